@@ -1,0 +1,106 @@
+# Makefile — builds the f1tel extension (PGXS), its two programs and its tests.
+#
+#   make                   the extension, f1tel-broker and f1tel-feed
+#   make install           installs them (programs into $(TOOLS_BINDIR), on the PATH)
+#   make unit              plain-C unit tests of the decoders (no server)
+#   make installcheck      pg_regress tests, then TAP tests (needs make install)
+#   test/run-tests.sh      all of the above from nothing: the README's test command
+
+EXTENSION = f1tel
+EXTVERSION = 0.1
+
+MODULE_big = f1tel
+OBJS = \
+	src/shared/f1tel.o \
+	src/shared/guc.o \
+	src/shared/kafka_conf.o \
+	src/shared/launcher.o \
+	src/ingest/decode.o \
+	src/ingest/endpoints.o \
+	src/ingest/timestamp.o \
+	src/ingest/consumer.o \
+	src/ingest/offsets.o \
+	src/ingest/sqlapi.o \
+	src/ingest/store.o \
+	src/ingest/worker.o
+
+# The install script is put together from the pipeline's stages.
+ENRICH_SQL ?= $(wildcard src/enrich/[0-9]*.sql)
+SQL_PARTS = \
+	src/shared/header.sql \
+	src/ingest/schema.sql \
+	$(ENRICH_SQL) \
+	src/shared/footer.sql
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+
+REGRESS = $(basename $(notdir $(wildcard sql/[0-9]*.sql)))
+REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf --temp-instance=./tmp_check \
+	--load-extension=$(EXTENSION)
+
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
+PROVE_FLAGS = -I $(srcdir)/test/lib
+
+PKG_LIBS = json-c rdkafka libcurl openssl zlib
+PG_CPPFLAGS = $(shell pkg-config --cflags $(PKG_LIBS)) -I$(srcdir)/src
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+SHLIB_LINK = $(shell pkg-config --libs $(PKG_LIBS))
+
+TOOLS = src/tools/f1tel-broker src/tools/f1tel-feed
+TOOLS_BINDIR ?= /usr/local/bin
+TOOL_CFLAGS = -O2 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+	-I$(srcdir)/src $(shell pkg-config --cflags json-c rdkafka zlib)
+
+EXTRA_CLEAN = $(TOOLS) test/unit/test_decode test/unit/fuzz_decode results tmp_check log
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+all: $(TOOLS)
+
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
+	cat $^ > $@
+
+# ---- programs (plain C, no server headers) ---------------------------------
+
+FEED_SRCS = src/tools/f1tel_feed.c src/tools/feed_load.c src/tools/feed_scan.c \
+	src/tools/feed_rewrite.c src/tools/feed_order.c src/tools/feed_send.c \
+	src/tools/feed_progress.c src/ingest/timestamp.c
+src/tools/f1tel-feed: $(FEED_SRCS) src/tools/feed.h src/ingest/decode.h
+	$(CC) $(TOOL_CFLAGS) -o $@ $(FEED_SRCS) $(shell pkg-config --libs json-c rdkafka zlib) \
+		-lpthread -lm
+
+# -rdynamic: the broker defines its own bind() to give the mock cluster a fixed port.
+BROKER_SRCS = src/tools/f1tel_broker.c src/tools/broker_bind.c
+src/tools/f1tel-broker: $(BROKER_SRCS) src/tools/broker.h
+	$(CC) $(TOOL_CFLAGS) -rdynamic -o $@ $(BROKER_SRCS) $(shell pkg-config --libs rdkafka) -ldl
+
+install: install-tools
+install-tools: $(TOOLS)
+	$(MKDIR_P) '$(DESTDIR)$(TOOLS_BINDIR)'
+	$(INSTALL_PROGRAM) $(TOOLS) '$(DESTDIR)$(TOOLS_BINDIR)'
+
+uninstall: uninstall-tools
+uninstall-tools:
+	rm -f $(addprefix '$(DESTDIR)$(TOOLS_BINDIR)'/,$(notdir $(TOOLS)))
+
+# ---- unit tests and fuzzing of the plain-C decoders -------------------------
+
+UNIT_SRCS = src/ingest/decode.c src/ingest/endpoints.c src/ingest/timestamp.c
+test/unit/test_decode: test/unit/test_decode.c $(UNIT_SRCS) src/ingest/decode.h
+	$(CC) $(TOOL_CFLAGS) -fsanitize=address,undefined -o $@ test/unit/test_decode.c $(UNIT_SRCS) \
+		$(shell pkg-config --libs json-c) $(shell pkg-config --libs zlib)
+
+unit: test/unit/test_decode
+	test/unit/test_decode
+
+test/unit/fuzz_decode: test/unit/fuzz_decode.c $(UNIT_SRCS) src/ingest/decode.h
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -I$(srcdir)/src \
+		$(shell pkg-config --cflags json-c) -o $@ test/unit/fuzz_decode.c $(UNIT_SRCS) \
+		$(shell pkg-config --libs json-c)
+
+fuzz: test/unit/fuzz_decode
+	test/unit/fuzz_decode -max_total_time=60 test/unit/corpus
+
+.PHONY: install-tools uninstall-tools unit fuzz

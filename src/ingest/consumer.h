@@ -1,0 +1,55 @@
+/*
+ * src/ingest/consumer.h — the ingest worker's librdkafka consumer.
+ *
+ * Threads: librdkafka runs its own threads.  Nothing here runs PostgreSQL
+ * code on them: logs and errors go through librdkafka's queue (log.queue) and
+ * are served by rd_kafka_consumer_poll() on the worker's main thread, which
+ * buffers them and reports them after the poll returns; the rebalance callback
+ * also runs inside poll, on the main thread.
+ */
+#ifndef F1TEL_CONSUMER_H
+#define F1TEL_CONSUMER_H
+
+#include <librdkafka/rdkafka.h>
+
+typedef struct F1Consumer F1Consumer;
+
+/*
+ * Called on the main thread, from inside poll, when partitions are assigned:
+ * fill in each partition's offset from the database.  Returns false if the
+ * offsets could not be read (the consumer is then marked broken).
+ */
+typedef bool (*F1AssignHook) (rd_kafka_topic_partition_list_t *parts, void *arg);
+/* Called, from inside poll, when the assignment is revoked or lost. */
+typedef void (*F1RevokeHook) (void *arg);
+
+/* Create and subscribe from the current GUCs.  NULL (and a LOG entry) on failure. */
+extern F1Consumer *f1_consumer_create(F1AssignHook assign, F1RevokeHook revoke, void *arg);
+extern void f1_consumer_destroy(F1Consumer *c);
+
+/* The next message or error event, or NULL if none is waiting.  Never blocks. */
+extern rd_kafka_message_t *f1_consumer_poll(F1Consumer *c);
+
+/* A descriptor that becomes readable when the queue goes from empty to not. */
+extern int	f1_consumer_wait_fd(F1Consumer *c);
+extern void f1_consumer_clear_wait_fd(F1Consumer *c);
+
+/* Report the logs and errors librdkafka queued (main thread only). */
+extern void f1_consumer_report_logs(F1Consumer *c);
+
+/* true once the consumer needs to be rebuilt (an assignment failed) */
+extern bool f1_consumer_broken(F1Consumer *c);
+
+/* Re-read the stored offsets of the current assignment and assign again. */
+extern bool f1_consumer_reassign(F1Consumer *c);
+
+/* Commit offsets to the broker too, for external lag monitoring (async). */
+extern void f1_consumer_commit_async(F1Consumer *c, rd_kafka_topic_partition_list_t *offsets);
+
+/* The broker's high watermark as last seen (cached, non-blocking); -1 if unknown. */
+extern int64 f1_consumer_high_watermark(F1Consumer *c, const char *topic, int32 partition);
+
+/* A fingerprint of the GUCs the consumer was built from. */
+extern bool f1_consumer_config_changed(F1Consumer *c);
+
+#endif							/* F1TEL_CONSUMER_H */

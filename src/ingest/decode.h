@@ -1,0 +1,142 @@
+/*
+ * src/ingest/decode.h — OpenF1 JSON messages decoded into typed rows, in plain C.
+ *
+ * This is the ingest stage's parser.  It knows the eight endpoints the
+ * pipeline stores (their fields, types, natural keys and value ranges) and
+ * turns one Kafka message value -- a JSON object, or a JSON array of objects
+ * as the API returns them -- into rows appended to a columnar F1Batch.
+ *
+ * Rules a reader must know:
+ *  - No PostgreSQL headers and no PostgreSQL calls: the code is unit-tested
+ *    and fuzzed outside the server (test/unit/).  Memory comes from malloc;
+ *    a batch's buffers are reused from one batch to the next and freed by
+ *    f1_batch_free().
+ *  - A message is all or nothing: when any record of it is invalid,
+ *    f1_decode_message() returns -1, leaves the batch exactly as it was
+ *    before the call, and writes a one-line reason into errbuf.
+ *  - Timestamps are int64 microseconds since 2000-01-01 00:00:00 UTC, which is
+ *    PostgreSQL's TimestampTz, so the server passes them on unconverted.  A
+ *    date without an offset is UTC (the API wrote them so until 2024).
+ *  - Not thread-safe per batch; distinct batches may be used from distinct
+ *    threads.
+ */
+#ifndef F1TEL_DECODE_H
+#define F1TEL_DECODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum F1Type
+{
+	F1T_INT4,					/* JSON integer in [min, max] */
+	F1T_FLOAT8,					/* JSON number (integer or float), finite */
+	F1T_BOOL,					/* JSON true/false */
+	F1T_TEXT,					/* JSON string, valid UTF-8, no NUL */
+	F1T_TIMESTAMPTZ,			/* JSON string, ISO 8601 date-time */
+	F1T_INT4ARRAY				/* JSON array of (integer | null), or null */
+} F1Type;
+
+typedef struct F1Column
+{
+	const char *name;			/* JSON field name and column name */
+	F1Type		type;
+	bool		key;			/* part of the natural key: present, not null */
+	bool		notnull;		/* may not be null (keys are implicitly) */
+	int64_t		min;			/* F1T_INT4 and array elements: inclusive range */
+	int64_t		max;
+} F1Column;
+
+typedef enum F1EndpointId
+{
+	F1E_LAPS,
+	F1E_POSITION,
+	F1E_DRIVERS,
+	F1E_RACE_CONTROL,
+	F1E_SESSIONS,
+	F1E_MEETINGS,
+	F1E_CAR_DATA,
+	F1E_LOCATION,
+	F1E_COUNT
+} F1EndpointId;
+
+typedef struct F1Endpoint
+{
+	F1EndpointId id;
+	const char *name;			/* API endpoint and table name: "laps" */
+	const char *default_topic;	/* "f1_laps", "f1-race_control", ... */
+	int			ncolumns;
+	const F1Column *columns;	/* in the table's column order (schema.sql) */
+} F1Endpoint;
+
+extern const F1Endpoint f1_endpoints[F1E_COUNT];
+
+/* Look up an endpoint by its name ("laps"); NULL if unknown. */
+extern const F1Endpoint *f1_endpoint_by_name(const char *name);
+
+/*
+ * One decoded value.  Text and int4[] values live in the batch's string
+ * pool: str.off/str.len index into F1Batch.pool.  An int4[] value is stored
+ * as PostgreSQL's array literal text ("{2048,NULL,2051}").
+ */
+typedef struct F1Value
+{
+	bool		isnull;
+	union
+	{
+		int32_t		i4;
+		double		f8;
+		bool		b;
+		int64_t		ts;
+		struct
+		{
+			uint32_t	off;
+			uint32_t	len;
+		}			str;
+	}			v;
+} F1Value;
+
+typedef struct F1Batch
+{
+	const F1Endpoint *ep;
+	int			nrows;
+	int			caprows;
+	F1Value    *values;			/* nrows * ep->ncolumns, row-major */
+	int32_t    *src_partition;	/* per row: the message it came from */
+	int64_t    *src_offset;
+	char	   *pool;			/* text and array literal bytes, not NUL-terminated */
+	size_t		poollen;
+	size_t		poolcap;
+} F1Batch;
+
+extern void f1_batch_init(F1Batch *batch, const F1Endpoint *ep);
+extern void f1_batch_reset(F1Batch *batch);	/* nrows = 0, keeps buffers */
+extern void f1_batch_free(F1Batch *batch);
+
+/* The value of row r, column c. */
+static inline const F1Value *
+f1_batch_value(const F1Batch *batch, int r, int c)
+{
+	return &batch->values[(size_t) r * batch->ep->ncolumns + c];
+}
+
+/*
+ * Decode one message value and append its rows to batch.  Returns the number
+ * of rows appended (0 for an empty JSON array), or -1 if the message is
+ * rejected: then the batch is unchanged and errbuf holds the reason, e.g.
+ * 'laps: record 3: field "lap_number": expected an integer, got a string'.
+ * A NULL or empty payload is rejected.
+ */
+extern int	f1_decode_message(F1Batch *batch, const char *payload, size_t len,
+							  int32_t partition, int64_t offset,
+							  char *errbuf, size_t errlen);
+
+/*
+ * Parse an ISO 8601 date-time ("2023-11-19T05:57:18+00:00",
+ * "2023-11-19T06:04:05.009000+00:00", "2023-11-19 06:04:05.009", "...Z")
+ * into microseconds since 2000-01-01 UTC.  Returns false if it is not one
+ * (a malformed string, a field out of range, a year outside 1..9999).
+ */
+extern bool f1_parse_timestamp(const char *s, size_t len, int64_t *result);
+
+#endif							/* F1TEL_DECODE_H */

@@ -1,0 +1,183 @@
+/*
+ * src/ingest/offsets.c — reads and advances f1tel.kafka_offsets.
+ *
+ * Exactly once: a batch's rows and its partitions' next offsets commit in one
+ * transaction, and the offset update is a compare-and-set (stored offset =
+ * what this worker last stored or read), so a worker that lost a partition
+ * in a rebalance it has not noticed yet cannot apply a batch twice: its
+ * update matches nothing and the caller rolls the whole batch back.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+
+#include "ingest/offsets.h"
+
+static SPIPlanPtr read_plan;
+static SPIPlanPtr advance_plan;
+static SPIPlanPtr error_plan;
+
+static SPIPlanPtr
+keep(const char *sql, int nargs, Oid *types)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
+
+	if (plan == NULL)
+		elog(ERROR, "f1tel: could not prepare \"%s\": %s", sql,
+			 SPI_result_code_string(SPI_result));
+	SPI_keepplan(plan);
+	return plan;
+}
+
+static Datum
+text_array(int n, const char *const *s)
+{
+	Datum	   *d = palloc(n * sizeof(Datum));
+
+	for (int i = 0; i < n; i++)
+		d[i] = CStringGetTextDatum(s[i]);
+	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+static Datum
+int4_array(int n, const int32 *v)
+{
+	Datum	   *d = palloc(n * sizeof(Datum));
+
+	for (int i = 0; i < n; i++)
+		d[i] = Int32GetDatum(v[i]);
+	return PointerGetDatum(construct_array(d, n, INT4OID, 4, true, TYPALIGN_INT));
+}
+
+/* -1 becomes NULL */
+static Datum
+int8_array(int n, const int64 *v)
+{
+	Datum	   *d = palloc(n * sizeof(Datum));
+	bool	   *nulls = palloc(n * sizeof(bool));
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	for (int i = 0; i < n; i++)
+	{
+		nulls[i] = v[i] < 0;
+		d[i] = Int64GetDatum(v[i]);
+	}
+	return PointerGetDatum(construct_md_array(d, nulls, 1, dims, lbs, INT8OID, 8,
+											  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+void
+f1_offsets_read(const char *group, int n, const char *const *topics,
+				const int32 *partitions, int64 *next_out)
+{
+	Datum		values[3];
+	int			rc;
+
+	if (n == 0)
+		return;
+	if (read_plan == NULL)
+	{
+		Oid			types[3] = {TEXTOID, TEXTARRAYOID, INT4ARRAYOID};
+
+		read_plan = keep("WITH ins AS ("
+						 " INSERT INTO f1tel.kafka_offsets (group_id, topic, partition)"
+						 " SELECT $1, t, p FROM unnest($2, $3) AS u(t, p)"
+						 " ON CONFLICT DO NOTHING)"
+						 " SELECT u.i, o.next_offset"
+						 " FROM unnest($2, $3) WITH ORDINALITY AS u(t, p, i)"
+						 " LEFT JOIN f1tel.kafka_offsets o"
+						 "  ON o.group_id = $1 AND o.topic = u.t AND o.partition = u.p",
+						 3, types);
+	}
+	values[0] = CStringGetTextDatum(group);
+	values[1] = text_array(n, topics);
+	values[2] = int4_array(n, partitions);
+	rc = SPI_execute_plan(read_plan, values, NULL, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "f1tel: reading f1tel.kafka_offsets failed: %s", SPI_result_code_string(rc));
+	for (int i = 0; i < n; i++)
+		next_out[i] = -1;
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		int64		i = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
+		Datum		off = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull);
+
+		if (i >= 1 && i <= n && !isnull)
+			next_out[i - 1] = DatumGetInt64(off);
+	}
+}
+
+int
+f1_offsets_advance(const char *group, int n, const char *const *topics,
+				   const int32 *partitions, const int64 *expected,
+				   const int64 *next, const int64 *high_watermark,
+				   const int64 *nrows, const int64 *ndead)
+{
+	Datum		values[8];
+	int			rc;
+
+	if (n == 0)
+		return 0;
+	if (advance_plan == NULL)
+	{
+		Oid			types[8] = {TEXTOID, TEXTARRAYOID, INT4ARRAYOID, INT8ARRAYOID,
+		INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
+
+		advance_plan = keep("UPDATE f1tel.kafka_offsets o SET"
+							" next_offset = u.next,"
+							" high_watermark = coalesce(u.hw, o.high_watermark),"
+							" rows_total = o.rows_total + u.nrows,"
+							" dead_letters_total = o.dead_letters_total + u.ndead,"
+							" last_batch_at = now()"
+							" FROM unnest($2, $3, $4, $5, $6, $7, $8)"
+							"  AS u(t, p, expected, next, hw, nrows, ndead)"
+							" WHERE o.group_id = $1 AND o.topic = u.t AND o.partition = u.p"
+							"  AND o.next_offset IS NOT DISTINCT FROM u.expected",
+							8, types);
+	}
+	values[0] = CStringGetTextDatum(group);
+	values[1] = text_array(n, topics);
+	values[2] = int4_array(n, partitions);
+	values[3] = int8_array(n, expected);
+	values[4] = int8_array(n, next);
+	values[5] = int8_array(n, high_watermark);
+	values[6] = int8_array(n, nrows);
+	values[7] = int8_array(n, ndead);
+	rc = SPI_execute_plan(advance_plan, values, NULL, false, 0);
+	if (rc != SPI_OK_UPDATE)
+		elog(ERROR, "f1tel: updating f1tel.kafka_offsets failed: %s", SPI_result_code_string(rc));
+	return (int) SPI_processed;
+}
+
+void
+f1_offsets_record_error(const char *group, const char *topic, int32 partition,
+						const char *error)
+{
+	Datum		values[4];
+	int			rc;
+
+	if (error_plan == NULL)
+	{
+		Oid			types[4] = {TEXTOID, TEXTOID, INT4OID, TEXTOID};
+
+		error_plan = keep("INSERT INTO f1tel.kafka_offsets AS o"
+						  " (group_id, topic, partition, last_error, last_error_at)"
+						  " VALUES ($1, $2, $3, $4, now())"
+						  " ON CONFLICT (group_id, topic, partition) DO UPDATE"
+						  " SET last_error = EXCLUDED.last_error, last_error_at = now()",
+						  4, types);
+	}
+	values[0] = CStringGetTextDatum(group);
+	values[1] = CStringGetTextDatum(topic);
+	values[2] = Int32GetDatum(partition);
+	values[3] = CStringGetTextDatum(error);
+	rc = SPI_execute_plan(error_plan, values, NULL, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "f1tel: recording an error in f1tel.kafka_offsets failed: %s",
+			 SPI_result_code_string(rc));
+}

@@ -1,0 +1,31 @@
+/*
+ * src/ingest/offsets.h — f1tel.kafka_offsets: the consumer group's position.
+ *
+ * The table is the truth, not the broker's committed offsets.  All calls run
+ * SPI inside the caller's transaction (SPI connected).  An offset of -1
+ * stands for NULL: "no offset stored, start from the beginning".
+ */
+#ifndef F1TEL_OFFSETS_H
+#define F1TEL_OFFSETS_H
+
+/* Make sure each partition has a row and read its stored next offset. */
+extern void f1_offsets_read(const char *group, int n, const char *const *topics,
+							const int32 *partitions, int64 *next_out);
+
+/*
+ * Move each partition from expected[i] to next[i] and add the batch's
+ * counts, as a compare-and-set: a partition whose stored offset is not
+ * expected[i] (another worker moved it) is not updated.  Returns how many
+ * partitions were updated; fewer than n means this worker was fenced off and
+ * must roll back.
+ */
+extern int	f1_offsets_advance(const char *group, int n, const char *const *topics,
+							   const int32 *partitions, const int64 *expected,
+							   const int64 *next, const int64 *high_watermark,
+							   const int64 *nrows, const int64 *ndead);
+
+/* Record a consumer error of one partition, for f1tel.ingest_status. */
+extern void f1_offsets_record_error(const char *group, const char *topic,
+									int32 partition, const char *error);
+
+#endif							/* F1TEL_OFFSETS_H */

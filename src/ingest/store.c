@@ -1,0 +1,538 @@
+/*
+ * src/ingest/store.c — writes an ingest batch to the staging tables.
+ *
+ * Each staging table gets one statement per batch, a saved SPI plan built
+ * from the endpoint's column list (decode.h; never from data):
+ *
+ *   INSERT INTO f1tel.laps AS t (cols..., src_topic, src_partition, src_offset)
+ *   SELECT ... FROM (SELECT DISTINCT ON (key) * FROM unnest($1, $2, ...)
+ *                    WITH ORDINALITY AS u(...) ORDER BY key, ord DESC) u
+ *   ON CONFLICT (key) DO UPDATE SET ... WHERE (t.cols) IS DISTINCT FROM (...)
+ *
+ * The values go in as arrays of already-decoded binary values (timestamps
+ * are int64 microseconds, as decoded), so no value is parsed twice.
+ * DISTINCT ON keeps the last message of a key within the batch (a later
+ * message for the same lap replaces the earlier one), and the IS DISTINCT
+ * FROM clause makes a replay of identical records write nothing at all.
+ * race_control has no key: an identical record is stored once
+ * (ON CONFLICT ON CONSTRAINT race_control_record_key DO NOTHING).
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "ingest/store.h"
+#include "shared/guc.h"
+
+static SPIPlanPtr upsert_plans[F1E_COUNT];
+static SPIPlanPtr dead_letter_plan;
+
+void
+f1_store_init(F1IngestBatch *b, MemoryContext parent)
+{
+	memset(b, 0, sizeof(*b));
+	for (int i = 0; i < F1E_COUNT; i++)
+		f1_batch_init(&b->tables[i], &f1_endpoints[i]);
+	b->cxt = AllocSetContextCreate(parent, "f1tel ingest batch", ALLOCSET_DEFAULT_SIZES);
+}
+
+void
+f1_store_reset(F1IngestBatch *b)
+{
+	for (int i = 0; i < F1E_COUNT; i++)
+		f1_batch_reset(&b->tables[i]);
+	MemoryContextReset(b->cxt);
+	b->dead = NULL;
+	b->ndead = 0;
+	b->capdead = 0;
+}
+
+int
+f1_store_nrows(F1IngestBatch *b)
+{
+	int			n = 0;
+
+	for (int i = 0; i < F1E_COUNT; i++)
+		n += b->tables[i].nrows;
+	return n;
+}
+
+void
+f1_store_add_dead_letter(F1IngestBatch *b, const char *topic,
+						 int32 partition, int64 offset,
+						 const char *key, size_t keylen,
+						 const char *payload, size_t len,
+						 const char *reason)
+{
+	MemoryContext old = MemoryContextSwitchTo(b->cxt);
+	F1DeadLetter *d;
+
+	if (b->ndead == b->capdead)
+	{
+		b->capdead = b->capdead ? b->capdead * 2 : 16;
+		b->dead = b->dead ? repalloc(b->dead, b->capdead * sizeof(F1DeadLetter))
+			: palloc(b->capdead * sizeof(F1DeadLetter));
+	}
+	d = &b->dead[b->ndead++];
+	d->topic = pstrdup(topic);
+	d->partition = partition;
+	d->offset = offset;
+	d->key = key;
+	d->keylen = keylen;
+	d->payload = payload;
+	d->len = len;
+	d->reason = pstrdup(reason);
+	MemoryContextSwitchTo(old);
+}
+
+int
+f1_store_add_message(F1IngestBatch *b, const char *topic,
+					 int32 partition, int64 offset,
+					 const char *key, size_t keylen,
+					 const char *payload, size_t len)
+{
+	const F1Endpoint *ep = f1tel_endpoint_for_topic(topic);
+	char		reason[512];
+	int			rc;
+
+	if (ep == NULL)
+	{
+		snprintf(reason, sizeof(reason),
+				 "unknown topic: no f1tel.topic_* setting names \"%s\"", topic);
+		f1_store_add_dead_letter(b, topic, partition, offset, key, keylen, payload, len, reason);
+		return -1;
+	}
+	if (payload != NULL && len > (size_t) f1tel_max_message_bytes)
+	{
+		snprintf(reason, sizeof(reason),
+				 "%s: message of %zu bytes is larger than f1tel.max_message_bytes (%d)",
+				 ep->name, len, f1tel_max_message_bytes);
+		f1_store_add_dead_letter(b, topic, partition, offset, key, keylen, payload, len, reason);
+		return -1;
+	}
+	rc = f1_decode_message(&b->tables[ep->id], payload, len, partition, offset,
+						   reason, sizeof(reason));
+	if (rc < 0)
+	{
+		f1_store_add_dead_letter(b, topic, partition, offset, key, keylen, payload, len, reason);
+		return -1;
+	}
+	b->topics[ep->id] = topic;
+	return rc;
+}
+
+/* ---- statements -------------------------------------------------------- */
+
+static Oid
+array_type_of(F1Type t)
+{
+	switch (t)
+	{
+		case F1T_INT4:
+			return INT4ARRAYOID;
+		case F1T_FLOAT8:
+			return FLOAT8ARRAYOID;
+		case F1T_BOOL:
+			return BOOLARRAYOID;
+		case F1T_TIMESTAMPTZ:
+			return TIMESTAMPTZARRAYOID;
+		case F1T_TEXT:
+		case F1T_INT4ARRAY:		/* array literals, cast in the statement */
+			return TEXTARRAYOID;
+	}
+	return InvalidOid;
+}
+
+static void
+append_column_list(StringInfo s, const F1Endpoint *ep, const char *prefix, bool keys_only)
+{
+	bool		first = true;
+
+	for (int c = 0; c < ep->ncolumns; c++)
+	{
+		if (keys_only && !ep->columns[c].key)
+			continue;
+		appendStringInfo(s, "%s%s%s", first ? "" : ", ", prefix,
+						 quote_identifier(ep->columns[c].name));
+		first = false;
+	}
+}
+
+static SPIPlanPtr
+prepare_upsert(const F1Endpoint *ep)
+{
+	StringInfoData s;
+	int			n = ep->ncolumns;
+	Oid		   *types = palloc((n + 3) * sizeof(Oid));
+	bool		has_key = false;
+	SPIPlanPtr	plan;
+
+	for (int c = 0; c < n; c++)
+	{
+		types[c] = array_type_of(ep->columns[c].type);
+		has_key |= ep->columns[c].key;
+	}
+	types[n] = TEXTOID;			/* the topic */
+	types[n + 1] = INT4ARRAYOID;	/* src_partition */
+	types[n + 2] = INT8ARRAYOID;	/* src_offset */
+
+	initStringInfo(&s);
+	appendStringInfo(&s, "INSERT INTO f1tel.%s AS t (", quote_identifier(ep->name));
+	append_column_list(&s, ep, "", false);
+	appendStringInfoString(&s, ", src_topic, src_partition, src_offset) SELECT ");
+	for (int c = 0; c < n; c++)
+		appendStringInfo(&s, "u.%s%s, ", quote_identifier(ep->columns[c].name),
+						 ep->columns[c].type == F1T_INT4ARRAY ? "::pg_catalog.int4[]" : "");
+	appendStringInfo(&s, "$%d, u.src_partition, u.src_offset FROM (SELECT %s * FROM unnest(",
+					 n + 1, has_key ? "DISTINCT ON (" : "");
+	if (has_key)
+	{
+		/* DISTINCT ON's list goes before the FROM: rewrite the prefix */
+		s.len -= strlen("* FROM unnest(");
+		s.data[s.len] = '\0';
+		append_column_list(&s, ep, "", true);
+		appendStringInfoString(&s, ") * FROM unnest(");
+	}
+	for (int c = 0; c < n; c++)
+		appendStringInfo(&s, "$%d, ", c + 1);
+	appendStringInfo(&s, "$%d, $%d) WITH ORDINALITY AS u(", n + 2, n + 3);
+	append_column_list(&s, ep, "", false);
+	appendStringInfoString(&s, ", src_partition, src_offset, ord) ORDER BY ");
+	if (has_key)
+	{
+		append_column_list(&s, ep, "", true);
+		appendStringInfoString(&s, ", ord DESC) u ");
+	}
+	else
+		appendStringInfoString(&s, "ord) u ");
+
+	if (has_key)
+	{
+		bool		first = true;
+
+		appendStringInfoString(&s, "ON CONFLICT (");
+		append_column_list(&s, ep, "", true);
+		appendStringInfoString(&s, ") DO UPDATE SET ");
+		for (int c = 0; c < n; c++)
+		{
+			const char *col = quote_identifier(ep->columns[c].name);
+
+			if (ep->columns[c].key)
+				continue;
+			appendStringInfo(&s, "%s = EXCLUDED.%s, ", col, col);
+		}
+		appendStringInfoString(&s, "src_topic = EXCLUDED.src_topic, "
+							   "src_partition = EXCLUDED.src_partition, "
+							   "src_offset = EXCLUDED.src_offset, ingested_at = now() WHERE (");
+		for (int c = 0; c < n; c++)
+		{
+			if (ep->columns[c].key)
+				continue;
+			appendStringInfo(&s, "%st.%s", first ? "" : ", ",
+							 quote_identifier(ep->columns[c].name));
+			first = false;
+		}
+		appendStringInfoString(&s, ") IS DISTINCT FROM (");
+		first = true;
+		for (int c = 0; c < n; c++)
+		{
+			if (ep->columns[c].key)
+				continue;
+			appendStringInfo(&s, "%sEXCLUDED.%s", first ? "" : ", ",
+							 quote_identifier(ep->columns[c].name));
+			first = false;
+		}
+		appendStringInfoChar(&s, ')');
+	}
+	else
+		appendStringInfoString(&s, "ON CONFLICT ON CONSTRAINT race_control_record_key DO NOTHING");
+
+	plan = SPI_prepare(s.data, n + 3, types);
+	if (plan == NULL)
+		elog(ERROR, "f1tel: could not prepare the upsert of %s: %s",
+			 ep->name, SPI_result_code_string(SPI_result));
+	SPI_keepplan(plan);
+	pfree(s.data);
+	pfree(types);
+	return plan;
+}
+
+/* One column of a batch as a PostgreSQL array Datum. */
+static Datum
+column_array(const F1Batch *batch, int c)
+{
+	const F1Column *col = &batch->ep->columns[c];
+	int			n = batch->nrows;
+	Datum	   *elems = palloc(n * sizeof(Datum));
+	bool	   *nulls = palloc(n * sizeof(bool));
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	Oid			elemtype;
+	int			elmlen;
+	bool		elmbyval;
+	char		elmalign;
+
+	for (int r = 0; r < n; r++)
+	{
+		const F1Value *v = f1_batch_value(batch, r, c);
+
+		nulls[r] = v->isnull;
+		if (v->isnull)
+		{
+			elems[r] = (Datum) 0;
+			continue;
+		}
+		switch (col->type)
+		{
+			case F1T_INT4:
+				elems[r] = Int32GetDatum(v->v.i4);
+				break;
+			case F1T_FLOAT8:
+				elems[r] = Float8GetDatum(v->v.f8);
+				break;
+			case F1T_BOOL:
+				elems[r] = BoolGetDatum(v->v.b);
+				break;
+			case F1T_TIMESTAMPTZ:
+				elems[r] = TimestampTzGetDatum(v->v.ts);
+				break;
+			case F1T_TEXT:
+			case F1T_INT4ARRAY:
+				elems[r] = PointerGetDatum(cstring_to_text_with_len(batch->pool + v->v.str.off,
+																	v->v.str.len));
+				break;
+		}
+	}
+	switch (col->type)
+	{
+		case F1T_INT4:
+			elemtype = INT4OID;
+			break;
+		case F1T_FLOAT8:
+			elemtype = FLOAT8OID;
+			break;
+		case F1T_BOOL:
+			elemtype = BOOLOID;
+			break;
+		case F1T_TIMESTAMPTZ:
+			elemtype = TIMESTAMPTZOID;
+			break;
+		default:
+			elemtype = TEXTOID;
+			break;
+	}
+	get_typlenbyvalalign(elemtype, (int16 *) &elmlen, &elmbyval, &elmalign);
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs,
+											  elemtype, (int16) elmlen, elmbyval, elmalign));
+}
+
+static void
+write_table(F1IngestBatch *b, F1EndpointId id)
+{
+	const F1Batch *batch = &b->tables[id];
+	const F1Endpoint *ep = batch->ep;
+	int			n = ep->ncolumns;
+	Datum	   *values = palloc((n + 3) * sizeof(Datum));
+	Datum	   *parts = palloc(batch->nrows * sizeof(Datum));
+	Datum	   *offs = palloc(batch->nrows * sizeof(Datum));
+	int			rc;
+
+	if (upsert_plans[id] == NULL)
+		upsert_plans[id] = prepare_upsert(ep);
+	for (int c = 0; c < n; c++)
+		values[c] = column_array(batch, c);
+	values[n] = CStringGetTextDatum(b->topics[id]);
+	for (int r = 0; r < batch->nrows; r++)
+	{
+		parts[r] = Int32GetDatum(batch->src_partition[r]);
+		offs[r] = Int64GetDatum(batch->src_offset[r]);
+	}
+	values[n + 1] = PointerGetDatum(construct_array(parts, batch->nrows, INT4OID, 4, true, TYPALIGN_INT));
+	values[n + 2] = PointerGetDatum(construct_array(offs, batch->nrows, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+
+	rc = SPI_execute_plan(upsert_plans[id], values, NULL, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "f1tel: upsert into f1tel.%s failed: %s", ep->name, SPI_result_code_string(rc));
+}
+
+static void
+write_dead_letters(F1IngestBatch *b)
+{
+	int			n = b->ndead;
+	Datum	   *topics = palloc(n * sizeof(Datum));
+	Datum	   *parts = palloc(n * sizeof(Datum));
+	Datum	   *offs = palloc(n * sizeof(Datum));
+	Datum	   *keys = palloc(n * sizeof(Datum));
+	Datum	   *payloads = palloc(n * sizeof(Datum));
+	Datum	   *reasons = palloc(n * sizeof(Datum));
+	bool	   *keynulls = palloc(n * sizeof(bool));
+	bool	   *paynulls = palloc(n * sizeof(bool));
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	Datum		values[6];
+	int			rc;
+
+	if (dead_letter_plan == NULL)
+	{
+		Oid			types[6] = {TEXTARRAYOID, INT4ARRAYOID, INT8ARRAYOID,
+		BYTEAARRAYOID, BYTEAARRAYOID, TEXTARRAYOID};
+
+		dead_letter_plan = SPI_prepare("INSERT INTO f1tel.dead_letters "
+									   "(topic, partition, \"offset\", key, payload, reason) "
+									   "SELECT * FROM unnest($1, $2, $3, $4, $5, $6)",
+									   6, types);
+		if (dead_letter_plan == NULL)
+			elog(ERROR, "f1tel: could not prepare the dead letter insert: %s",
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(dead_letter_plan);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		F1DeadLetter *d = &b->dead[i];
+		bytea	   *p;
+
+		topics[i] = CStringGetTextDatum(d->topic);
+		parts[i] = Int32GetDatum(d->partition);
+		offs[i] = Int64GetDatum(d->offset);
+		keynulls[i] = d->key == NULL;
+		keys[i] = (Datum) 0;
+		if (d->key != NULL)
+		{
+			p = palloc(VARHDRSZ + d->keylen);
+			SET_VARSIZE(p, VARHDRSZ + d->keylen);
+			memcpy(VARDATA(p), d->key, d->keylen);
+			keys[i] = PointerGetDatum(p);
+		}
+		paynulls[i] = d->payload == NULL;
+		payloads[i] = (Datum) 0;
+		if (d->payload != NULL)
+		{
+			p = palloc(VARHDRSZ + d->len);
+			SET_VARSIZE(p, VARHDRSZ + d->len);
+			memcpy(VARDATA(p), d->payload, d->len);
+			payloads[i] = PointerGetDatum(p);
+		}
+		reasons[i] = CStringGetTextDatum(d->reason);
+	}
+	values[0] = PointerGetDatum(construct_array(topics, n, TEXTOID, -1, false, TYPALIGN_INT));
+	values[1] = PointerGetDatum(construct_array(parts, n, INT4OID, 4, true, TYPALIGN_INT));
+	values[2] = PointerGetDatum(construct_array(offs, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[3] = PointerGetDatum(construct_md_array(keys, keynulls, 1, dims, lbs, BYTEAOID, -1, false, TYPALIGN_INT));
+	values[4] = PointerGetDatum(construct_md_array(payloads, paynulls, 1, dims, lbs, BYTEAOID, -1, false, TYPALIGN_INT));
+	values[5] = PointerGetDatum(construct_array(reasons, n, TEXTOID, -1, false, TYPALIGN_INT));
+
+	rc = SPI_execute_plan(dead_letter_plan, values, NULL, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "f1tel: insert into f1tel.dead_letters failed: %s", SPI_result_code_string(rc));
+}
+
+/* ---- the per-driver locks of the enrichment triggers ------------------- */
+
+typedef struct DriverKey
+{
+	int32		session_key;
+	int32		driver_number;
+} DriverKey;
+
+static int
+driver_key_cmp(const void *a, const void *b)
+{
+	const DriverKey *x = a;
+	const DriverKey *y = b;
+
+	if (x->session_key != y->session_key)
+		return x->session_key < y->session_key ? -1 : 1;
+	if (x->driver_number != y->driver_number)
+		return x->driver_number < y->driver_number ? -1 : 1;
+	return 0;
+}
+
+static int
+column_index(const F1Endpoint *ep, const char *name)
+{
+	for (int c = 0; c < ep->ncolumns; c++)
+		if (strcmp(ep->columns[c].name, name) == 0)
+			return c;
+	elog(ERROR, "f1tel: endpoint %s has no column %s", ep->name, name);
+	return -1;
+}
+
+/*
+ * Take pg_advisory_xact_lock(session_key, driver_number) for every driver the
+ * batch touches in laps, position and drivers, in sorted order.  The
+ * enrichment triggers take the same locks before they read, so two workers
+ * writing the same driver serialise there instead of computing driver_laps
+ * from each other's uncommitted state; taking them all up front, sorted,
+ * means two batches can never deadlock on them.
+ */
+static void
+lock_drivers(F1IngestBatch *b)
+{
+	static const F1EndpointId ids[] = {F1E_LAPS, F1E_POSITION, F1E_DRIVERS};
+	DriverKey  *keys;
+	int			nkeys = 0;
+	int			total = 0;
+
+	for (int i = 0; i < (int) lengthof(ids); i++)
+		total += b->tables[ids[i]].nrows;
+	if (total == 0)
+		return;
+	keys = palloc(total * sizeof(DriverKey));
+	for (int i = 0; i < (int) lengthof(ids); i++)
+	{
+		const F1Batch *batch = &b->tables[ids[i]];
+		int			sk,
+					dn;
+
+		if (batch->nrows == 0)
+			continue;
+		sk = column_index(batch->ep, "session_key");
+		dn = column_index(batch->ep, "driver_number");
+		for (int r = 0; r < batch->nrows; r++)
+		{
+			keys[nkeys].session_key = f1_batch_value(batch, r, sk)->v.i4;
+			keys[nkeys].driver_number = f1_batch_value(batch, r, dn)->v.i4;
+			nkeys++;
+		}
+	}
+	qsort(keys, nkeys, sizeof(DriverKey), driver_key_cmp);
+	for (int i = 0; i < nkeys; i++)
+	{
+		if (i > 0 && driver_key_cmp(&keys[i - 1], &keys[i]) == 0)
+			continue;
+		DirectFunctionCall2(pg_advisory_xact_lock_int4,
+							Int32GetDatum(keys[i].session_key),
+							Int32GetDatum(keys[i].driver_number));
+	}
+	pfree(keys);
+}
+
+void
+f1_store_write(F1IngestBatch *b)
+{
+	MemoryContext old = MemoryContextSwitchTo(b->cxt);
+
+	lock_drivers(b);
+	/* drivers first: then a lap's trigger already sees its driver */
+	{
+		static const F1EndpointId order[] = {
+			F1E_MEETINGS, F1E_SESSIONS, F1E_DRIVERS, F1E_LAPS, F1E_POSITION,
+			F1E_RACE_CONTROL, F1E_CAR_DATA, F1E_LOCATION
+		};
+
+		for (int i = 0; i < (int) lengthof(order); i++)
+			if (b->tables[order[i]].nrows > 0)
+				write_table(b, order[i]);
+	}
+	if (b->ndead > 0)
+		write_dead_letters(b);
+	MemoryContextSwitchTo(old);
+}

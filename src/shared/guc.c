@@ -1,0 +1,133 @@
+/*
+ * src/shared/guc.c — definitions and checks of f1tel's GUCs.
+ *
+ * A bad value is refused when it is set (check hooks), with the reason, so a
+ * typo in postgresql.conf is reported by "pg_ctl reload" / the server log and
+ * the old value stays in force.  Parameters that may carry secrets
+ * (f1tel.kafka_config) are superuser-only and their values are never logged.
+ */
+#include "postgres.h"
+
+#include "utils/guc.h"
+
+#include "shared/guc.h"
+#include "shared/kafka_conf.h"
+
+char	   *f1tel_database = NULL;
+int			f1tel_ingest_workers = 1;
+char	   *f1tel_brokers = NULL;
+char	   *f1tel_group_id = NULL;
+char	   *f1tel_kafka_config = NULL;
+char	   *f1tel_topics[F1E_COUNT];
+int			f1tel_batch_size = 10000;
+int			f1tel_batch_wait_ms = 0;
+int			f1tel_max_message_bytes = 1024 * 1024;
+
+static bool
+check_kafka_config(char **newval, void **extra, GucSource source)
+{
+	char		errbuf[512];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	bool		ok = f1_kafka_conf_apply(conf, *newval, errbuf, sizeof(errbuf));
+
+	rd_kafka_conf_destroy(conf);
+	if (!ok)
+	{
+		/* our own message: PostgreSQL's default one quotes the value */
+		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+		GUC_check_errmsg("invalid value for parameter \"f1tel.kafka_config\"");
+		GUC_check_errdetail("%s", errbuf);
+		GUC_check_errhint("f1tel.kafka_config takes librdkafka properties as name=value pairs separated by commas, e.g. 'security.protocol=SASL_SSL, sasl.mechanism=PLAIN'.");
+		return false;
+	}
+	return true;
+}
+
+static bool
+check_nonempty(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0')
+	{
+		GUC_check_errdetail("The value may not be empty.");
+		return false;
+	}
+	return true;
+}
+
+/* A Kafka topic name: 1..249 characters of [A-Za-z0-9._-]. */
+static bool
+check_topic(char **newval, void **extra, GucSource source)
+{
+	const char *s = *newval;
+	size_t		len = s ? strlen(s) : 0;
+
+	if (len == 0 || len > 249 || strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != len)
+	{
+		GUC_check_errdetail("A Kafka topic name is 1 to 249 characters among letters, digits, '.', '_' and '-'.");
+		return false;
+	}
+	return true;
+}
+
+const F1Endpoint *
+f1tel_endpoint_for_topic(const char *topic)
+{
+	for (int i = 0; i < F1E_COUNT; i++)
+		if (f1tel_topics[i] != NULL && strcmp(f1tel_topics[i], topic) == 0)
+			return &f1_endpoints[i];
+	return NULL;
+}
+
+void
+f1tel_define_gucs(void)
+{
+	DefineCustomStringVariable("f1tel.database",
+							   "Database the f1tel workers connect to.",
+							   "The extension must be created in this database.",
+							   &f1tel_database, "postgres",
+							   PGC_POSTMASTER, 0, check_nonempty, NULL, NULL);
+	DefineCustomIntVariable("f1tel.ingest_workers",
+							"Number of ingest workers (Kafka consumers of one group).",
+							"0 disables ingest.",
+							&f1tel_ingest_workers, 1, 0, 32,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("f1tel.brokers",
+							   "Kafka bootstrap servers, host:port[,host:port...].",
+							   NULL, &f1tel_brokers, "localhost:9092",
+							   PGC_SIGHUP, 0, check_nonempty, NULL, NULL);
+	DefineCustomStringVariable("f1tel.group_id",
+							   "Kafka consumer group of the ingest workers.",
+							   "Also the key of this group's rows in f1tel.kafka_offsets.",
+							   &f1tel_group_id, "f1tel",
+							   PGC_SIGHUP, 0, check_nonempty, NULL, NULL);
+	DefineCustomStringVariable("f1tel.kafka_config",
+							   "Extra librdkafka properties, name=value pairs separated by commas.",
+							   "For SASL/SSL and tuning; properties f1tel sets itself are refused.",
+							   &f1tel_kafka_config, "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY, check_kafka_config, NULL, NULL);
+	DefineCustomIntVariable("f1tel.batch_size",
+							"Most Kafka messages written in one ingest transaction.",
+							NULL, &f1tel_batch_size, 10000, 1, 1000000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("f1tel.batch_wait_ms",
+							"How long an ingest worker waits to fill a batch once its queue is drained.",
+							"0 writes a batch as soon as no message is waiting.",
+							&f1tel_batch_wait_ms, 0, 0, 60000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("f1tel.max_message_bytes",
+							"Largest message value decoded; larger ones go to f1tel.dead_letters.",
+							NULL, &f1tel_max_message_bytes, 1024 * 1024, 1024, 256 * 1024 * 1024,
+							PGC_SIGHUP, GUC_UNIT_BYTE, NULL, NULL, NULL);
+
+	for (int i = 0; i < F1E_COUNT; i++)
+	{
+		const F1Endpoint *ep = &f1_endpoints[i];
+		char	   *name = psprintf("f1tel.topic_%s", ep->name);
+		char	   *desc = psprintf("Kafka topic of the OpenF1 \"%s\" records.", ep->name);
+
+		DefineCustomStringVariable(name, desc, NULL, &f1tel_topics[i],
+								   ep->default_topic, PGC_SIGHUP, 0,
+								   check_topic, NULL, NULL);
+	}
+	MarkGUCPrefixReserved("f1tel");
+}

@@ -1,0 +1,32 @@
+/*
+ * src/shared/guc.h — f1tel's configuration parameters (GUCs).
+ *
+ * Every parameter is defined in guc.c, documented in README.md with its
+ * default, and read only on the main thread of a backend or worker.
+ */
+#ifndef F1TEL_GUC_H
+#define F1TEL_GUC_H
+
+#include "ingest/decode.h"
+
+/* Where and as whom the workers run (postmaster start) */
+extern char *f1tel_database;
+extern int	f1tel_ingest_workers;
+
+/* Kafka (reload) */
+extern char *f1tel_brokers;
+extern char *f1tel_group_id;
+extern char *f1tel_kafka_config;
+extern char *f1tel_topics[F1E_COUNT];
+
+/* Batching (reload) */
+extern int	f1tel_batch_size;
+extern int	f1tel_batch_wait_ms;
+extern int	f1tel_max_message_bytes;
+
+extern void f1tel_define_gucs(void);
+
+/* The endpoint whose configured topic is this name, or NULL. */
+extern const F1Endpoint *f1tel_endpoint_for_topic(const char *topic);
+
+#endif							/* F1TEL_GUC_H */

@@ -1,0 +1,28 @@
+/*
+ * src/shared/header.sql — start of the f1tel install script (f1tel--0.1.sql).
+ *
+ * The script is the concatenation of this file, src/ingest/schema.sql,
+ * src/enrich/[0-9]*.sql and src/shared/footer.sql (see the Makefile).
+ */
+\echo Use "CREATE EXTENSION f1tel" to load this file. \quit
+
+/*
+ * The first C function: loading the library here makes CREATE EXTENSION
+ * fail at once, with a hint, in a server that does not preload f1tel.
+ */
+CREATE FUNCTION f1tel.ingest_message(topic text, payload bytea, key bytea DEFAULT NULL,
+									 "partition" integer DEFAULT -1, "offset" bigint DEFAULT -1,
+									 OUT rows_stored integer, OUT dead_letter text)
+RETURNS record
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'f1tel_ingest_message';
+COMMENT ON FUNCTION f1tel.ingest_message(text, bytea, bytea, integer, bigint) IS
+'Decode and store one message as the ingest worker would (partition and offset -1: not from Kafka).';
+
+CREATE FUNCTION f1tel.ingest_message(topic text, payload text, key text DEFAULT NULL,
+									 "partition" integer DEFAULT -1, "offset" bigint DEFAULT -1,
+									 OUT rows_stored integer, OUT dead_letter text)
+RETURNS record
+LANGUAGE sql VOLATILE
+RETURN f1tel.ingest_message(topic, convert_to(payload, 'UTF8'), convert_to(key, 'UTF8'),
+							"partition", "offset");

@@ -1,0 +1,169 @@
+/*
+ * src/shared/launcher.c — the f1tel launcher: starts and watches the workers.
+ *
+ * The one static background worker f1tel registers.  It connects to no
+ * database, so it never blocks DROP DATABASE, and once a second it checks
+ * that f1tel.database exists and that every worker it should run is running:
+ * f1tel.ingest_workers ingest workers.  A worker that stopped (an error, a
+ * SIGTERM from f1tel.restart_workers(), DROP DATABASE) is started again after
+ * a short pause; none is started while the database does not exist.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "commands/dbcommands.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "catalog/pg_database.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "shared/guc.h"
+#include "shared/worker.h"
+
+#define MAX_WORKERS 33
+#define RESTART_PAUSE_MS 2000
+
+typedef struct Slot
+{
+	const char *function;
+	const char *type;
+	int			number;
+	BackgroundWorkerHandle *handle;
+	TimestampTz next_start;
+} Slot;
+
+static Slot slots[MAX_WORKERS];
+
+void
+f1tel_register_launcher(void)
+{
+	BackgroundWorker w;
+
+	memset(&w, 0, sizeof(w));
+	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	w.bgw_restart_time = 5;
+	strlcpy(w.bgw_library_name, "f1tel", BGW_MAXLEN);
+	strlcpy(w.bgw_function_name, "f1tel_launcher_main", BGW_MAXLEN);
+	strlcpy(w.bgw_name, "f1tel launcher", BGW_MAXLEN);
+	strlcpy(w.bgw_type, "f1tel launcher", BGW_MAXLEN);
+	RegisterBackgroundWorker(&w);
+}
+
+void
+f1tel_exit_if_database_locked(void)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_OBJECT(tag, InvalidOid, DatabaseRelationId, MyDatabaseId, 0);
+	if (LockAcquire(&tag, AccessShareLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
+	{
+		ereport(LOG,
+				(errmsg("f1tel: database \"%s\" is being dropped or renamed; %s exits",
+						f1tel_database, MyBgworkerEntry->bgw_name)));
+		proc_exit(0);
+	}
+	LockRelease(&tag, AccessShareLock, true);
+}
+
+static bool
+database_exists(void)
+{
+	bool		exists;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	exists = OidIsValid(get_database_oid(f1tel_database, true));
+	CommitTransactionCommand();
+	return exists;
+}
+
+static void
+start_worker(Slot *slot)
+{
+	BackgroundWorker w;
+
+	memset(&w, 0, sizeof(w));
+	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	w.bgw_restart_time = BGW_NEVER_RESTART;	/* the launcher restarts it */
+	strlcpy(w.bgw_library_name, "f1tel", BGW_MAXLEN);
+	strlcpy(w.bgw_function_name, slot->function, BGW_MAXLEN);
+	snprintf(w.bgw_name, BGW_MAXLEN, "%s %d", slot->type, slot->number);
+	strlcpy(w.bgw_type, slot->type, BGW_MAXLEN);
+	w.bgw_main_arg = Int32GetDatum(slot->number);
+	w.bgw_notify_pid = MyProcPid;
+
+	if (!RegisterDynamicBackgroundWorker(&w, &slot->handle))
+	{
+		slot->handle = NULL;
+		ereport(WARNING,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("f1tel launcher: could not start %s", w.bgw_name),
+				 errhint("Raise max_worker_processes (f1tel needs f1tel.ingest_workers + 1 of them).")));
+		slot->next_start = GetCurrentTimestamp() + 10 * USECS_PER_SEC;
+	}
+}
+
+void
+f1tel_launcher_main(Datum main_arg)
+{
+	int			nslots = 0;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	pgstat_report_appname("f1tel launcher");
+
+	for (int i = 0; i < f1tel_ingest_workers && nslots < MAX_WORKERS; i++)
+		slots[nslots++] = (Slot)
+	{
+		"f1tel_ingest_main", "f1tel ingest", i + 1, NULL, 0
+	};
+
+	ereport(LOG, (errmsg("f1tel launcher started: %d worker(s) for database \"%s\"",
+						 nslots, f1tel_database)));
+
+	for (;;)
+	{
+		bool		exists;
+		TimestampTz now;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		exists = database_exists();
+		now = GetCurrentTimestamp();
+		for (int i = 0; i < nslots; i++)
+		{
+			Slot	   *slot = &slots[i];
+			pid_t		pid;
+
+			if (slot->handle != NULL &&
+				GetBackgroundWorkerPid(slot->handle, &pid) == BGWH_STOPPED)
+			{
+				pfree(slot->handle);
+				slot->handle = NULL;
+				slot->next_start = now + RESTART_PAUSE_MS * INT64CONST(1000);
+			}
+			if (slot->handle == NULL && exists && now >= slot->next_start)
+				start_worker(slot);
+		}
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 1000L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}

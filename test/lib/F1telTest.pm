@@ -1,0 +1,265 @@
+# test/lib/F1telTest.pm — shared pieces of f1tel's TAP tests.
+#
+# Real parts only: a PostgreSQL::Test::Cluster with f1tel preloaded, the
+# f1tel-broker program (librdkafka's mock cluster speaking the Kafka
+# protocol) and f1tel-feed replaying the recorded sessions in
+# ../shared/data/openf1 (or $F1TEL_DATA).  Expected rows are computed by
+# PostgreSQL itself from the JSON files (jsonb_populate_record), never by
+# f1tel's decoder, so a decoding bug cannot hide behind itself.
+package F1telTest;
+
+use strict;
+use warnings;
+
+use Cwd qw(abs_path);
+use Exporter 'import';
+use File::Basename qw(dirname);
+use IPC::Run;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time usleep);
+
+our @EXPORT = qw(
+  repo_root data_dir start_broker stop_broker broker_down broker_up
+  new_node run_feed start_feed finish_feed load_expected
+  expected_counts table_counts wait_for_counts compare_with_files
+  data_columns natural_key staging_tables
+);
+
+our @STAGING = qw(laps position drivers race_control sessions meetings car_data location);
+
+# natural keys (src/ingest/schema.sql); race_control: the whole record
+our %KEYS = (
+	laps         => [qw(session_key driver_number lap_number)],
+	position     => [qw(session_key driver_number date)],
+	drivers      => [qw(session_key driver_number)],
+	sessions     => [qw(session_key)],
+	meetings     => [qw(meeting_key)],
+	car_data     => [qw(session_key driver_number date)],
+	location     => [qw(session_key driver_number date)],
+	race_control => undef,
+);
+
+sub staging_tables { return @STAGING }
+sub natural_key    { return $KEYS{ $_[0] } }
+
+sub repo_root { return abs_path(dirname(__FILE__) . '/../..') }
+
+sub data_dir
+{
+	my $dir = $ENV{F1TEL_DATA} // repo_root() . '/../shared/data/openf1';
+	BAIL_OUT("recorded sessions not found in $dir (set F1TEL_DATA)")
+	  unless -d "$dir/9189";
+	return abs_path($dir);
+}
+
+# ---- the broker ----------------------------------------------------------
+
+sub start_broker
+{
+	my (%opt) = @_;
+	my $partitions = $opt{partitions} // 4;
+	my $port = PostgreSQL::Test::Cluster::get_free_port();
+	my ($out, $err) = ('', '');
+	my $log = "$PostgreSQL::Test::Utils::tmp_check/broker_$port.log";
+	my $h = IPC::Run::start([ 'f1tel-broker', '--port', $port, '--partitions', $partitions ],
+		'>', \$out, '2>', $log);
+	my $deadline = time() + 30;
+	while ($out !~ /ready/ && time() < $deadline)
+	{
+		$h->pump_nb;
+		usleep(50_000);
+	}
+	BAIL_OUT("f1tel-broker did not start: see $log") unless $out =~ /ready/;
+	note "f1tel-broker on port $port with $partitions partitions per topic";
+	return { port => $port, h => $h, partitions => $partitions, log => $log };
+}
+
+sub stop_broker
+{
+	my ($b) = @_;
+	$b->{h}->signal('TERM');
+	$b->{h}->finish;
+}
+
+sub broker_down { $_[0]->{h}->signal('USR1') }
+sub broker_up   { $_[0]->{h}->signal('USR2') }
+
+# ---- PostgreSQL ----------------------------------------------------------
+
+# A started node with f1tel preloaded and the extension created in "postgres".
+sub new_node
+{
+	my ($name, %opt) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	my $workers = $opt{workers} // 1;
+	$node->init;
+	$node->append_conf('postgresql.conf', <<"EOF");
+shared_preload_libraries = 'f1tel'
+f1tel.database = 'postgres'
+f1tel.brokers = '127.0.0.1:$opt{broker}->{port}'
+f1tel.group_id = '@{[ $opt{group} // 'f1tel-test' ]}'
+f1tel.ingest_workers = $workers
+# the mock broker's rebalances stall session.timeout.ms - 1 s, and it does not
+# wake an idle fetch: short timeouts keep the tests quick
+f1tel.kafka_config = 'session.timeout.ms=6000, heartbeat.interval.ms=1000, reconnect.backoff.max.ms=1000, fetch.wait.max.ms=10'
+max_worker_processes = 16
+log_min_messages = info
+@{[ $opt{conf} // '' ]}
+EOF
+	$node->start;
+	$node->safe_psql('postgres', 'CREATE EXTENSION f1tel');
+	return $node;
+}
+
+# ---- the feed ------------------------------------------------------------
+
+sub feed_command
+{
+	my ($broker, %opt) = @_;
+	my @cmd = ('f1tel-feed', '--brokers', "127.0.0.1:$broker->{port}",
+		'--speed', $opt{speed} // 'max', '--quiet');
+	push @cmd, '--endpoints', join(',', @{ $opt{endpoints} }) if $opt{endpoints};
+	push @cmd, @{ $opt{extra} } if $opt{extra};
+	push @cmd, map { data_dir() . "/$_" } @{ $opt{sessions} };
+	return @cmd;
+}
+
+# Replay sessions and wait for the feed; returns its exit code.
+sub run_feed
+{
+	my ($broker, %opt) = @_;
+	my ($out, $err) = ('', '');
+	IPC::Run::run([ feed_command($broker, %opt) ], '>', \$out, '2>', \$err);
+	note "f1tel-feed: $err" if $err;
+	return $? >> 8;
+}
+
+sub start_feed
+{
+	my ($broker, %opt) = @_;
+	my ($out, $err) = ('', '');
+	my $h = IPC::Run::start([ feed_command($broker, %opt) ], '>', \$out, '2>', \$err);
+	return { h => $h, err => \$err };
+}
+
+sub finish_feed
+{
+	my ($f) = @_;
+	$f->{h}->finish;
+	note "f1tel-feed: ${ $f->{err} }" if ${ $f->{err} };
+	return $? >> 8;
+}
+
+# ---- expected rows, from the files -----------------------------------------
+
+# Load the recorded records of the sessions into f1tel_test.raw and build one
+# view per endpoint with the rows expected after the natural-key merge.
+sub load_expected
+{
+	my ($node, $sessions, $endpoints) = @_;
+	$endpoints //= \@STAGING;
+	my $lines = repo_root() . '/test/lib/json_lines.py';
+	$node->safe_psql('postgres', q{
+		CREATE SCHEMA IF NOT EXISTS f1tel_test;
+		DROP TABLE IF EXISTS f1tel_test.raw CASCADE;
+		CREATE TABLE f1tel_test.raw (endpoint text, ord bigserial, r jsonb);
+	});
+	foreach my $s (@$sessions)
+	{
+		foreach my $ep (@$endpoints)
+		{
+			my ($file) = grep { -f $_ } map { data_dir() . "/$s/$ep$_" } ('.json', '.json.gz');
+			next unless $file;
+			$node->safe_psql('postgres', qq{
+				CREATE TEMP TABLE l (r jsonb);
+				COPY l FROM PROGRAM '/usr/bin/python3 $lines $file'
+				  WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02');
+				INSERT INTO f1tel_test.raw (endpoint, r) SELECT '$ep', r FROM l;
+			});
+		}
+	}
+	foreach my $ep (@$endpoints)
+	{
+		my $cols = join(', ', data_columns($node, $ep));
+		my $key = $KEYS{$ep};
+		my $sql;
+		if ($key)
+		{
+			my $k = join(', ', @$key);
+			my $notnull = join(' AND ', map { "$_ IS NOT NULL" } @$key);
+			$sql = "SELECT DISTINCT ON ($k) $cols FROM (SELECT x.*, ord FROM f1tel_test.raw,"
+			  . " jsonb_populate_record(NULL::f1tel.$ep, r) x WHERE endpoint = '$ep') s"
+			  . " WHERE $notnull ORDER BY $k, ord DESC";
+		}
+		else
+		{
+			$sql = "SELECT DISTINCT $cols FROM f1tel_test.raw,"
+			  . " jsonb_populate_record(NULL::f1tel.$ep, r) x WHERE endpoint = '$ep'";
+		}
+		$node->safe_psql('postgres', "CREATE VIEW f1tel_test.expected_$ep AS $sql");
+	}
+	return;
+}
+
+# The columns of a staging table that come from the API (no provenance).
+sub data_columns
+{
+	my ($node, $table) = @_;
+	my $cols = $node->safe_psql('postgres', qq{
+		SELECT string_agg(quote_ident(column_name), ',' ORDER BY ordinal_position)
+		FROM information_schema.columns
+		WHERE table_schema = 'f1tel' AND table_name = '$table'
+		  AND column_name NOT IN ('src_topic', 'src_partition', 'src_offset', 'ingested_at', 'id')});
+	return split /,/, $cols;
+}
+
+sub expected_counts
+{
+	my ($node, $endpoints) = @_;
+	my %c;
+	$c{$_} = $node->safe_psql('postgres', "SELECT count(*) FROM f1tel_test.expected_$_")
+	  foreach @{ $endpoints // \@STAGING };
+	return \%c;
+}
+
+sub table_counts
+{
+	my ($node, $tables) = @_;
+	my %c;
+	$c{$_} = $node->safe_psql('postgres', "SELECT count(*) FROM f1tel.$_")
+	  foreach @{ $tables // \@STAGING };
+	return \%c;
+}
+
+# Wait until every table has its expected count; returns true if reached.
+sub wait_for_counts
+{
+	my ($node, $expected, $timeout) = @_;
+	my $deadline = time() + ($timeout // 180);
+	my $got;
+	while (time() < $deadline)
+	{
+		$got = table_counts($node, [ keys %$expected ]);
+		return 1 unless grep { $got->{$_} != $expected->{$_} } keys %$expected;
+		usleep(250_000);
+	}
+	diag "timed out: " . join(', ', map { "$_ $got->{$_}/$expected->{$_}" } sort keys %$expected);
+	return 0;
+}
+
+# Field by field: rows missing from the table and rows it has that the files
+# do not, for one endpoint.
+sub compare_with_files
+{
+	my ($node, $ep) = @_;
+	my $cols = join(', ', data_columns($node, $ep));
+	my $missing = $node->safe_psql('postgres',
+		"SELECT count(*) FROM (SELECT $cols FROM f1tel_test.expected_$ep EXCEPT ALL SELECT $cols FROM f1tel.$ep) d");
+	my $extra = $node->safe_psql('postgres',
+		"SELECT count(*) FROM (SELECT $cols FROM f1tel.$ep EXCEPT ALL SELECT $cols FROM f1tel_test.expected_$ep) d");
+	return ($missing, $extra);
+}
+
+1;
