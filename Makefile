@@ -51,7 +51,7 @@ TOOLS_BINDIR ?= /usr/local/bin
 TOOL_CFLAGS = -O2 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	-I$(srcdir)/src $(shell pkg-config --cflags json-c rdkafka zlib)
 
-EXTRA_CLEAN = $(TOOLS) test/unit/test_decode test/unit/fuzz_decode results tmp_check log
+EXTRA_CLEAN = tmp_fuzz $(TOOLS) test/unit/test_decode test/unit/fuzz_decode results tmp_check log
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -64,9 +64,9 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 
 # ---- programs (plain C, no server headers) ---------------------------------
 
-FEED_SRCS = src/tools/f1tel_feed.c src/tools/feed_load.c src/tools/feed_scan.c \
-	src/tools/feed_rewrite.c src/tools/feed_order.c src/tools/feed_send.c \
-	src/tools/feed_progress.c src/ingest/timestamp.c
+FEED_SRCS = src/tools/f1tel_feed.c src/tools/feed_endpoints.c src/tools/feed_load.c \
+	src/tools/feed_scan.c src/tools/feed_rewrite.c src/tools/feed_order.c \
+	src/tools/feed_send.c src/tools/feed_progress.c src/ingest/timestamp.c
 src/tools/f1tel-feed: $(FEED_SRCS) src/tools/feed.h src/ingest/decode.h
 	$(CC) $(TOOL_CFLAGS) -o $@ $(FEED_SRCS) $(shell pkg-config --libs json-c rdkafka zlib) \
 		-lpthread -lm
@@ -100,7 +100,9 @@ test/unit/fuzz_decode: test/unit/fuzz_decode.c $(UNIT_SRCS) src/ingest/decode.h
 		$(shell pkg-config --cflags json-c) -o $@ test/unit/fuzz_decode.c $(UNIT_SRCS) \
 		$(shell pkg-config --libs json-c)
 
+# new inputs go to a scratch folder; test/unit/corpus holds the seeds only
 fuzz: test/unit/fuzz_decode
-	test/unit/fuzz_decode -max_total_time=60 test/unit/corpus
+	mkdir -p tmp_fuzz
+	test/unit/fuzz_decode -max_total_time=60 tmp_fuzz test/unit/corpus
 
 .PHONY: install-tools uninstall-tools unit fuzz

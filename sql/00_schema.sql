@@ -36,6 +36,7 @@ ALTER SYSTEM SET f1tel.kafka_config = 'no equals sign';
 ALTER SYSTEM SET f1tel.kafka_config = 'security.protocol=carrier-pigeon';
 ALTER SYSTEM SET f1tel.kafka_config = 'sasl.password=s3cr3t\,with\,commas, fetch.wait.max.ms=50';
 ALTER SYSTEM RESET f1tel.kafka_config;
+ALTER SYSTEM SET f1tel.kafka_config_file = '/nonexistent/kafka.properties';
 ALTER SYSTEM SET f1tel.topic_laps = 'bad topic name';
 ALTER SYSTEM SET f1tel.brokers = '';
 ALTER SYSTEM SET f1tel.ingest_workers = 99;

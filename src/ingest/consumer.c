@@ -21,6 +21,7 @@
 
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "storage/fd.h"
 #include "utils/timestamp.h"
 #include "utils/memutils.h"
 
@@ -126,7 +127,23 @@ make_fingerprint(void)
 	StringInfoData s;
 
 	initStringInfo(&s);
-	appendStringInfo(&s, "%s\n%s\n%s", f1tel_brokers, f1tel_group_id, f1tel_kafka_config);
+	appendStringInfo(&s, "%s\n%s\n%s\n%s", f1tel_brokers, f1tel_group_id,
+					 f1tel_kafka_config, f1tel_kafka_config_file);
+	/* the file's content too, so a changed secret rebuilds the consumer */
+	if (f1tel_kafka_config_file[0] != '\0')
+	{
+		FILE	   *f = AllocateFile(f1tel_kafka_config_file, "r");
+
+		if (f != NULL)
+		{
+			char		buf[1024];
+			size_t		n;
+
+			while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+				appendBinaryStringInfo(&s, buf, n);
+			FreeFile(f);
+		}
+	}
 	for (int i = 0; i < F1E_COUNT; i++)
 		appendStringInfo(&s, "\n%s", f1tel_topics[i]);
 	return s.data;
@@ -178,7 +195,8 @@ f1_consumer_create(F1AssignHook assign, F1RevokeHook revoke, void *arg)
 	for (int i = 0; fixed[i][0] != NULL; i++)
 		if (!f1_kafka_conf_set(conf, fixed[i][0], fixed[i][1], errbuf, sizeof(errbuf)))
 			goto conf_error;
-	if (!f1_kafka_conf_apply(conf, f1tel_kafka_config, errbuf, sizeof(errbuf)))
+	if (!f1_kafka_conf_apply(conf, f1tel_kafka_config, errbuf, sizeof(errbuf)) ||
+		!f1_kafka_conf_apply_file(conf, f1tel_kafka_config_file, errbuf, sizeof(errbuf)))
 		goto conf_error;
 	rd_kafka_conf_set_opaque(conf, c);
 	rd_kafka_conf_set_log_cb(conf, log_cb);

@@ -19,6 +19,7 @@
 static SPIPlanPtr read_plan;
 static SPIPlanPtr advance_plan;
 static SPIPlanPtr error_plan;
+static SPIPlanPtr watermark_plan;
 
 static SPIPlanPtr
 keep(const char *sql, int nargs, Oid *types)
@@ -180,4 +181,32 @@ f1_offsets_record_error(const char *group, const char *topic, int32 partition,
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "f1tel: recording an error in f1tel.kafka_offsets failed: %s",
 			 SPI_result_code_string(rc));
+}
+
+void
+f1_offsets_set_watermarks(const char *group, int n, const char *const *topics,
+						  const int32 *partitions, const int64 *high_watermark)
+{
+	Datum		values[4];
+	int			rc;
+
+	if (n == 0)
+		return;
+	if (watermark_plan == NULL)
+	{
+		Oid			types[4] = {TEXTOID, TEXTARRAYOID, INT4ARRAYOID, INT8ARRAYOID};
+
+		watermark_plan = keep("UPDATE f1tel.kafka_offsets o SET high_watermark = u.hw"
+							  " FROM unnest($2, $3, $4) AS u(t, p, hw)"
+							  " WHERE o.group_id = $1 AND o.topic = u.t AND o.partition = u.p"
+							  "  AND u.hw IS NOT NULL AND o.high_watermark IS DISTINCT FROM u.hw",
+							  4, types);
+	}
+	values[0] = CStringGetTextDatum(group);
+	values[1] = text_array(n, topics);
+	values[2] = int4_array(n, partitions);
+	values[3] = int8_array(n, high_watermark);
+	rc = SPI_execute_plan(watermark_plan, values, NULL, false, 0);
+	if (rc != SPI_OK_UPDATE)
+		elog(ERROR, "f1tel: updating f1tel.kafka_offsets failed: %s", SPI_result_code_string(rc));
 }

@@ -24,6 +24,10 @@ extern int	f1_offsets_advance(const char *group, int n, const char *const *topic
 							   const int64 *next, const int64 *high_watermark,
 							   const int64 *nrows, const int64 *ndead);
 
+/* Record the brokers' high watermarks (-1: unknown, left as it is). */
+extern void f1_offsets_set_watermarks(const char *group, int n, const char *const *topics,
+									  const int32 *partitions, const int64 *high_watermark);
+
 /* Record a consumer error of one partition, for f1tel.ingest_status. */
 extern void f1_offsets_record_error(const char *group, const char *topic,
 									int32 partition, const char *error);

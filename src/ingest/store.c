@@ -122,6 +122,11 @@ f1_store_add_message(F1IngestBatch *b, const char *topic,
 						   reason, sizeof(reason));
 	if (rc < 0)
 	{
+		/* not the message's fault: fail the batch, do not dead-letter it */
+		if (strcmp(reason, "out of memory") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory while decoding a %s message", ep->name)));
 		f1_store_add_dead_letter(b, topic, partition, offset, key, keylen, payload, len, reason);
 		return -1;
 	}

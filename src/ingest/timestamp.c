@@ -18,7 +18,7 @@
 #define SECS_PER_DAY	INT64_C(86400)
 /* days from 0000-03-01 (proleptic Gregorian) to 2000-01-01 */
 #define DAYS_TO_PG_EPOCH INT64_C(730425)
-/* fraction digits looked at past the sixth: more cannot change a double */
+/* fraction digits read when rounding: a double holds about 17 of them */
 #define MAX_FRACTION_DIGITS 40
 
 static bool

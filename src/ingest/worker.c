@@ -81,6 +81,7 @@ static int	capmsgs;
 static PartState *last_state;	/* one-entry cache: messages come in runs */
 static const rd_kafka_topic_t *last_rkt;
 static int32 last_partition = -1;
+static Oid	consumer_extoid;	/* the extension the consumer works for */
 
 /* ---- partition bookkeeping --------------------------------------------- */
 
@@ -206,7 +207,12 @@ on_assign(rd_kafka_topic_partition_list_t *list, void *arg)
 		s->next = -1;
 		s->nrows = 0;
 		s->ndead = 0;
-		tp->offset = a.stored[i] >= 0 ? a.stored[i] : RD_KAFKA_OFFSET_BEGINNING;
+		/*
+		 * Nothing stored: start at offset 0, not at "the beginning", so
+		 * that a partition whose first messages the broker has already
+		 * dropped is reported (auto.offset.reset=error), not skipped.
+		 */
+		tp->offset = a.stored[i] >= 0 ? a.stored[i] : 0;
 	}
 	return true;
 }
@@ -567,18 +573,48 @@ write_batch(void)
 	}
 }
 
+/*
+ * Refresh the high watermarks of all assigned partitions in
+ * f1tel.kafka_offsets, so that ingest_status shows the lag of partitions no
+ * batch touched lately too.  From librdkafka's cache: never blocks.
+ */
+static void
+refresh_watermarks(void *arg)
+{
+	HASH_SEQ_STATUS seq;
+	PartState  *s;
+	long		cap = Max(hash_get_num_entries(parts), 1);
+	const char **topics = palloc(cap * sizeof(char *));
+	int32	   *ps = palloc(cap * sizeof(int32));
+	int64	   *hw = palloc(cap * sizeof(int64));
+	int			n = 0;
+
+	hash_seq_init(&seq, parts);
+	while ((s = hash_seq_search(&seq)) != NULL)
+	{
+		if (!s->assigned)
+			continue;
+		topics[n] = s->key.topic;
+		ps[n] = s->key.partition;
+		hw[n] = f1_consumer_high_watermark(consumer, s->key.topic, s->key.partition);
+		n++;
+	}
+	f1_offsets_set_watermarks(f1tel_group_id, n, topics, ps, hw);
+}
+
 /* ---- the loop ----------------------------------------------------------- */
 
-static bool
-extension_exists(void)
+/* The OID of the f1tel extension in this database, or InvalidOid. */
+static Oid
+extension_oid(void)
 {
-	bool		exists;
+	Oid			extoid;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	exists = OidIsValid(get_extension_oid("f1tel", true));
+	extoid = get_extension_oid("f1tel", true);
 	CommitTransactionCommand();
-	return exists;
+	return extoid;
 }
 
 static void
@@ -599,6 +635,7 @@ f1tel_ingest_main(Datum main_arg)
 	MemoryContext loop_cxt;
 	HASHCTL		ctl;
 	TimestampTz first_at = 0;
+	TimestampTz watermarks_at = 0;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -643,7 +680,8 @@ f1tel_ingest_main(Datum main_arg)
 
 		if (consumer == NULL)
 		{
-			if (extension_exists())
+			consumer_extoid = extension_oid();
+			if (OidIsValid(consumer_extoid))
 				consumer = f1_consumer_create(on_assign, on_revoke, NULL);
 			if (consumer == NULL)
 			{
@@ -698,6 +736,22 @@ f1tel_ingest_main(Datum main_arg)
 		}
 		if (!drained)
 			continue;
+
+		if (nmsgs == 0 &&
+			TimestampDifferenceExceeds(watermarks_at, GetCurrentTimestamp(), 5000))
+		{
+			watermarks_at = GetCurrentTimestamp();
+			/* dropped, or dropped and created again: start over from its tables */
+			if (extension_oid() != consumer_extoid)
+			{
+				ereport(LOG,
+						(errmsg("f1tel ingest: extension \"f1tel\" was dropped or created again; reconnecting")));
+				f1_consumer_destroy(consumer);
+				consumer = NULL;
+				continue;
+			}
+			run_in_transaction(refresh_watermarks, NULL, "f1tel ingest: refreshing watermarks");
+		}
 
 		(void) WaitLatchOrSocket(MyLatch,
 								 WL_LATCH_SET | WL_SOCKET_READABLE | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,

@@ -18,6 +18,7 @@ int			f1tel_ingest_workers = 1;
 char	   *f1tel_brokers = NULL;
 char	   *f1tel_group_id = NULL;
 char	   *f1tel_kafka_config = NULL;
+char	   *f1tel_kafka_config_file = NULL;
 char	   *f1tel_topics[F1E_COUNT];
 int			f1tel_batch_size = 10000;
 int			f1tel_batch_wait_ms = 0;
@@ -38,6 +39,24 @@ check_kafka_config(char **newval, void **extra, GucSource source)
 		GUC_check_errmsg("invalid value for parameter \"f1tel.kafka_config\"");
 		GUC_check_errdetail("%s", errbuf);
 		GUC_check_errhint("f1tel.kafka_config takes librdkafka properties as name=value pairs separated by commas, e.g. 'security.protocol=SASL_SSL, sasl.mechanism=PLAIN'.");
+		return false;
+	}
+	return true;
+}
+
+static bool
+check_kafka_config_file(char **newval, void **extra, GucSource source)
+{
+	char		errbuf[1024];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	bool		ok = f1_kafka_conf_apply_file(conf, *newval, errbuf, sizeof(errbuf));
+
+	rd_kafka_conf_destroy(conf);
+	if (!ok)
+	{
+		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+		GUC_check_errdetail("%s", errbuf);
+		GUC_check_errhint("The file holds one librdkafka property per line, name=value; lines starting with # are comments.");
 		return false;
 	}
 	return true;
@@ -105,6 +124,11 @@ f1tel_define_gucs(void)
 							   "For SASL/SSL and tuning; properties f1tel sets itself are refused.",
 							   &f1tel_kafka_config, "",
 							   PGC_SIGHUP, GUC_SUPERUSER_ONLY, check_kafka_config, NULL, NULL);
+	DefineCustomStringVariable("f1tel.kafka_config_file",
+							   "File of extra librdkafka properties, one name=value per line.",
+							   "For secrets (SASL passwords, key passwords): the values never pass through the configuration system or its log lines.",
+							   &f1tel_kafka_config_file, "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY, check_kafka_config_file, NULL, NULL);
 	DefineCustomIntVariable("f1tel.batch_size",
 							"Most Kafka messages written in one ingest transaction.",
 							NULL, &f1tel_batch_size, 10000, 1, 1000000,

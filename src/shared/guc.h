@@ -17,6 +17,7 @@ extern int	f1tel_ingest_workers;
 extern char *f1tel_brokers;
 extern char *f1tel_group_id;
 extern char *f1tel_kafka_config;
+extern char *f1tel_kafka_config_file;
 extern char *f1tel_topics[F1E_COUNT];
 
 /* Batching (reload) */

@@ -5,6 +5,7 @@
  * checked: a misspelt property is an error, never a silent default.  Values
  * are never copied into error messages (they may be passwords).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,86 @@ read_token(const char *p, const char *stops, char *out, size_t outlen, bool *ove
 	return p;
 }
 
+static bool
+is_reserved(const char *name, char *errbuf, size_t errlen)
+{
+	for (int i = 0; reserved[i] != NULL; i++)
+		if (strcmp(name, reserved[i]) == 0)
+		{
+			snprintf(errbuf, errlen,
+					 "property \"%s\" is set by f1tel itself and cannot be changed here", name);
+			return true;
+		}
+	return false;
+}
+
+bool
+f1_kafka_conf_apply_file(rd_kafka_conf_t *conf, const char *path,
+						 char *errbuf, size_t errlen)
+{
+	FILE	   *f;
+	char		line[4096];
+	int			lineno = 0;
+	bool		ok = true;
+
+	if (path == NULL || path[0] == '\0')
+		return true;
+	f = fopen(path, "r");
+	if (f == NULL)
+	{
+		snprintf(errbuf, errlen, "could not open \"%s\": %s", path, strerror(errno));
+		return false;
+	}
+	while (ok && fgets(line, sizeof(line), f) != NULL)
+	{
+		char	   *name = line;
+		char	   *eq;
+		char	   *end;
+		size_t		len = strlen(line);
+
+		lineno++;
+		if (len == sizeof(line) - 1 && line[len - 1] != '\n')
+		{
+			snprintf(errbuf, errlen, "%s line %d: line too long", path, lineno);
+			ok = false;
+			break;
+		}
+		while (*name == ' ' || *name == '\t')
+			name++;
+		end = name + strlen(name);
+		while (end > name && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (*name == '\0' || *name == '#')
+			continue;
+		eq = strchr(name, '=');
+		if (eq == NULL || eq == name)
+		{
+			snprintf(errbuf, errlen, "%s line %d: expected name=value", path, lineno);
+			ok = false;
+			break;
+		}
+		end = eq;
+		while (end > name && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		*end = '\0';
+		eq++;
+		while (*eq == ' ' || *eq == '\t')
+			eq++;
+		if (is_reserved(name, errbuf, errlen) ||
+			!f1_kafka_conf_set(conf, name, eq, errbuf, errlen))
+		{
+			/* say where, keep librdkafka's reason */
+			char		reason[512];
+
+			snprintf(reason, sizeof(reason), "%s", errbuf);
+			snprintf(errbuf, errlen, "%s line %d: %s", path, lineno, reason);
+			ok = false;
+		}
+	}
+	fclose(f);
+	return ok;
+}
+
 bool
 f1_kafka_conf_apply(rd_kafka_conf_t *conf, const char *spec,
 					char *errbuf, size_t errlen)
@@ -125,13 +206,8 @@ f1_kafka_conf_apply(rd_kafka_conf_t *conf, const char *spec,
 		if (*p != '\0')
 			p++;				/* skip separator */
 
-		for (int i = 0; reserved[i] != NULL; i++)
-			if (strcmp(name, reserved[i]) == 0)
-			{
-				snprintf(errbuf, errlen,
-						 "property \"%s\" is set by f1tel itself and cannot be changed here", name);
-				return false;
-			}
+		if (is_reserved(name, errbuf, errlen))
+			return false;
 		if (!f1_kafka_conf_set(conf, name, value, errbuf, errlen))
 			return false;
 	}

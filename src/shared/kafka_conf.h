@@ -23,6 +23,16 @@
 extern bool f1_kafka_conf_apply(rd_kafka_conf_t *conf, const char *spec,
 								char *errbuf, size_t errlen);
 
+/*
+ * Apply a file of librdkafka properties: one "name=value" per line (the value
+ * is the rest of the line, commas included), blank lines and lines starting
+ * with '#' ignored.  Secrets belong here rather than in f1tel.kafka_config:
+ * PostgreSQL logs the new value of a changed setting at reload.
+ * The same error conventions; the reason names the line, never a value.
+ */
+extern bool f1_kafka_conf_apply_file(rd_kafka_conf_t *conf, const char *path,
+									 char *errbuf, size_t errlen);
+
 /* Set one property, with the same error conventions. */
 extern bool f1_kafka_conf_set(rd_kafka_conf_t *conf, const char *name,
 							  const char *value, char *errbuf, size_t errlen);

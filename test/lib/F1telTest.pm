@@ -105,6 +105,8 @@ f1tel.ingest_workers = $workers
 # wake an idle fetch: short timeouts keep the tests quick
 f1tel.kafka_config = 'session.timeout.ms=6000, heartbeat.interval.ms=1000, reconnect.backoff.max.ms=1000, fetch.wait.max.ms=10'
 max_worker_processes = 16
+# kill -9 of a worker makes the postmaster restart everything, as in production
+restart_after_crash = on
 log_min_messages = info
 @{[ $opt{conf} // '' ]}
 EOF

@@ -1,0 +1,716 @@
+/*
+ * src/ingest/decode.c — OpenF1 JSON messages decoded into typed rows.
+ *
+ * Implements the contract of decode.h: one Kafka message value, a JSON
+ * object or a JSON array of objects, is parsed with json-c and its records
+ * are checked against the endpoint's columns (src/ingest/endpoints.c) and
+ * appended to a columnar F1Batch.  A message is all or nothing: on any
+ * error the batch is put back as it was and a one-line reason is written,
+ * "<endpoint>: [record <i>: ]<what>", where <i> is the record's index in the
+ * JSON array, counted from 0.  The reason for a failed allocation is exactly
+ * "out of memory", so that a caller can tell it from a bad message.
+ *
+ * Speed matters (hundreds of thousands of small records per second per
+ * core): one json_tokener per thread is kept and reused, rows and pool bytes
+ * are appended into buffers that grow by doubling and are reused from batch
+ * to batch, and nothing is allocated per record except json-c's own objects.
+ *
+ * UTF-8: the whole payload is checked here, strictly, before json-c sees
+ * it, rather than with json-c's JSON_TOKENER_VALIDATE_UTF8: that flag lets
+ * overlong forms, encoded surrogates and code points above U+10FFFF through,
+ * which PostgreSQL refuses, and costs more (it checks byte by byte; this
+ * check takes ASCII eight bytes at a time).  json-c turns an unpaired
+ * \uD800-style escape into U+FFFD, so what it decodes from escapes is valid
+ * too, and a text value only needs checking for NUL (\u0000).
+ */
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json_object.h>
+#include <json-c/json_tokener.h>
+
+#include "ingest/decode.h"
+
+#define INITIAL_ROWS	256
+#define INITIAL_POOL	8192
+#define MAX_POOL		((size_t) UINT32_MAX)	/* str.off and str.len are 32 bits */
+#define INT4_LITERAL_MAX 11		/* strlen("-2147483648") */
+
+/* One tokener per thread, created on first use; f1_batch_free() drops it. */
+static __thread json_tokener *thread_tokener;
+
+/* What a decode call needs to report an error. */
+typedef struct DecodeCtx
+{
+	F1Batch    *batch;
+	char	   *errbuf;
+	size_t		errlen;
+	long		record;			/* index in the JSON array, -1 for an object */
+} DecodeCtx;
+
+/* ---- batches ----------------------------------------------------------- */
+
+void
+f1_batch_init(F1Batch *batch, const F1Endpoint *ep)
+{
+	memset(batch, 0, sizeof(*batch));
+	batch->ep = ep;
+}
+
+void
+f1_batch_reset(F1Batch *batch)
+{
+	batch->nrows = 0;
+	batch->poollen = 0;
+}
+
+void
+f1_batch_free(F1Batch *batch)
+{
+	const F1Endpoint *ep = batch->ep;
+
+	free(batch->values);
+	free(batch->src_partition);
+	free(batch->src_offset);
+	free(batch->pool);
+	f1_batch_init(batch, ep);
+
+	/* The tokener is only used within a call; the next one makes another. */
+	if (thread_tokener != NULL)
+	{
+		json_tokener_free(thread_tokener);
+		thread_tokener = NULL;
+	}
+}
+
+/* Room for `extra` more rows; false if it cannot be had. */
+static bool
+reserve_rows(F1Batch *batch, size_t extra)
+{
+	size_t		need = (size_t) batch->nrows + extra;
+	size_t		newcap;
+	size_t		ncols = (size_t) batch->ep->ncolumns;
+	void	   *p;
+
+	if (need <= (size_t) batch->caprows)
+		return true;
+	if (need > INT_MAX)
+		return false;
+	newcap = batch->caprows > 0 ? (size_t) batch->caprows : INITIAL_ROWS;
+	while (newcap < need)
+		newcap *= 2;
+	if (newcap > INT_MAX)
+		newcap = INT_MAX;
+	if (newcap > SIZE_MAX / sizeof(F1Value) / ncols)
+		return false;
+
+	/* Each array is kept as soon as it has grown; caprows moves last. */
+	p = realloc(batch->values, newcap * ncols * sizeof(F1Value));
+	if (p == NULL)
+		return false;
+	batch->values = p;
+	p = realloc(batch->src_partition, newcap * sizeof(int32_t));
+	if (p == NULL)
+		return false;
+	batch->src_partition = p;
+	p = realloc(batch->src_offset, newcap * sizeof(int64_t));
+	if (p == NULL)
+		return false;
+	batch->src_offset = p;
+	batch->caprows = (int) newcap;
+	return true;
+}
+
+/* Room for `need` more pool bytes; false if it cannot be had. */
+static bool
+reserve_pool(F1Batch *batch, size_t need)
+{
+	size_t		newcap;
+	char	   *p;
+
+	if (need <= batch->poolcap - batch->poollen)
+		return true;
+	if (need > MAX_POOL - batch->poollen)
+		return false;
+	newcap = batch->poolcap > 0 ? batch->poolcap : INITIAL_POOL;
+	while (newcap - batch->poollen < need)
+		newcap *= 2;
+	if (newcap > MAX_POOL)
+		newcap = MAX_POOL;
+	p = realloc(batch->pool, newcap);
+	if (p == NULL)
+		return false;
+	batch->pool = p;
+	batch->poolcap = newcap;
+	return true;
+}
+
+/* ---- errors -------------------------------------------------------------- */
+
+static int	fail(DecodeCtx *cx, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+
+/* Writes "<endpoint>: [record <i>: ]<message>" and returns -1. */
+static int
+fail(DecodeCtx *cx, const char *fmt,...)
+{
+	va_list		ap;
+	size_t		used;
+	int			n;
+
+	if (cx->errbuf == NULL || cx->errlen == 0)
+		return -1;
+	if (cx->record >= 0)
+		n = snprintf(cx->errbuf, cx->errlen, "%s: record %ld: ",
+					 cx->batch->ep->name, cx->record);
+	else
+		n = snprintf(cx->errbuf, cx->errlen, "%s: ", cx->batch->ep->name);
+	used = n < 0 ? 0 : (size_t) n;
+	if (used >= cx->errlen)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(cx->errbuf + used, cx->errlen - used, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int
+fail_oom(DecodeCtx *cx)
+{
+	if (cx->errbuf != NULL && cx->errlen > 0)
+		snprintf(cx->errbuf, cx->errlen, "out of memory");
+	return -1;
+}
+
+/* "a string", "an integer", ... for messages */
+static const char *
+json_type_desc(json_object *v)
+{
+	switch (json_object_get_type(v))
+	{
+		case json_type_null:
+			return "null";
+		case json_type_boolean:
+			return "a boolean";
+		case json_type_double:
+			return "a float";
+		case json_type_int:
+			return "an integer";
+		case json_type_object:
+			return "an object";
+		case json_type_array:
+			return "an array";
+		case json_type_string:
+			return "a string";
+	}
+	return "an unknown JSON type";
+}
+
+static const char *
+column_type_desc(F1Type type)
+{
+	switch (type)
+	{
+		case F1T_INT4:
+			return "an integer";
+		case F1T_FLOAT8:
+			return "a number";
+		case F1T_BOOL:
+			return "a boolean";
+		case F1T_TEXT:
+			return "a string";
+		case F1T_TIMESTAMPTZ:
+			return "a date-time string";
+		case F1T_INT4ARRAY:
+			return "an array of integers";
+	}
+	return "?";
+}
+
+/*
+ * Input quoted in a message, made safe for one line: at most 40 bytes,
+ * anything but printable ASCII shown as '?'.
+ */
+static const char *
+quote_input(char *buf, size_t buflen, const char *s, size_t len)
+{
+	size_t		n = 0;
+	size_t		max = buflen - 4;
+
+	for (size_t i = 0; i < len && n < max; i++)
+		buf[n++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	if (len > max)
+	{
+		memcpy(buf + n, "...", 3);
+		n += 3;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* ---- values -------------------------------------------------------------- */
+
+/*
+ * Strict UTF-8 as PostgreSQL accepts it: shortest forms only, no surrogates,
+ * nothing above U+10FFFF.  Returns len if s is valid, else the offset of the
+ * first bad sequence.  (NUL bytes are left to the JSON parser.)
+ */
+static size_t
+utf8_check(const unsigned char *s, size_t len)
+{
+	size_t		i = 0;
+
+	while (i < len)
+	{
+		unsigned char c = s[i];
+		int			ncont;
+		unsigned char lo = 0x80,
+					hi = 0xBF;
+
+		if (c < 0x80)
+		{
+			/* ASCII runs, a word at a time */
+			uint64_t	w;
+
+			while (i + 8 <= len)
+			{
+				memcpy(&w, s + i, 8);
+				if (w & UINT64_C(0x8080808080808080))
+					break;
+				i += 8;
+			}
+			while (i < len && s[i] < 0x80)
+				i++;
+			continue;
+		}
+		/* the second byte's range excludes overlongs, surrogates, > U+10FFFF */
+		if (c >= 0xC2 && c <= 0xDF)
+			ncont = 1;
+		else if (c >= 0xE0 && c <= 0xEF)
+		{
+			ncont = 2;
+			if (c == 0xE0)
+				lo = 0xA0;
+			else if (c == 0xED)
+				hi = 0x9F;
+		}
+		else if (c >= 0xF0 && c <= 0xF4)
+		{
+			ncont = 3;
+			if (c == 0xF0)
+				lo = 0x90;
+			else if (c == 0xF4)
+				hi = 0x8F;
+		}
+		else
+			return i;
+		if ((size_t) ncont > len - i - 1)
+			return i;
+		if (s[i + 1] < lo || s[i + 1] > hi)
+			return i;
+		for (int k = 2; k <= ncont; k++)
+		{
+			if (s[i + k] < 0x80 || s[i + k] > 0xBF)
+				return i;
+		}
+		i += ncont + 1;
+	}
+	return len;
+}
+
+/* Decimal digits of v at p; returns the end. */
+static char *
+put_int(char *p, int64_t v)
+{
+	char		tmp[24];
+	int			n = 0;
+	uint64_t	u;
+
+	if (v < 0)
+	{
+		*p++ = '-';
+		u = (uint64_t) 0 - (uint64_t) v;
+	}
+	else
+		u = (uint64_t) v;
+	do
+	{
+		tmp[n++] = (char) ('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	while (n > 0)
+		*p++ = tmp[--n];
+	return p;
+}
+
+/* An integer value outside [min, max]: the reason. */
+static int
+fail_range(DecodeCtx *cx, const char *what, const F1Column *col, int64_t x)
+{
+	/* json-c clamps integers beyond 64 bits to the int64 limits */
+	if (x == INT64_MAX || x == INT64_MIN)
+		return fail(cx, "field \"%s\"%s: integer out of range [%lld, %lld]",
+					col->name, what, (long long) col->min, (long long) col->max);
+	return fail(cx, "field \"%s\"%s: %lld out of range [%lld, %lld]",
+				col->name, what, (long long) x,
+				(long long) col->min, (long long) col->max);
+}
+
+/* An int4[] value as PostgreSQL's array literal, into the pool. */
+static int
+decode_int_array(DecodeCtx *cx, const F1Column *col, json_object *v,
+				 F1Value *out)
+{
+	F1Batch    *batch = cx->batch;
+	size_t		n = json_object_array_length(v);
+	char	   *start,
+			   *p;
+
+	/* "{" + n elements of at most 11 chars, each with a separator + "}" */
+	if (n > (MAX_POOL - 2) / (INT4_LITERAL_MAX + 1) ||
+		!reserve_pool(batch, 2 + n * (INT4_LITERAL_MAX + 1)))
+		return fail_oom(cx);
+	start = p = batch->pool + batch->poollen;
+	*p++ = '{';
+	for (size_t i = 0; i < n; i++)
+	{
+		json_object *e = json_object_array_get_idx(v, i);
+
+		if (i > 0)
+			*p++ = ',';
+		if (e == NULL)
+		{
+			memcpy(p, "NULL", 4);
+			p += 4;
+		}
+		else if (json_object_get_type(e) == json_type_int)
+		{
+			int64_t		x = json_object_get_int64(e);
+
+			if (x < col->min || x > col->max)
+			{
+				char		what[40];
+
+				snprintf(what, sizeof(what), " element %zu", i);
+				return fail_range(cx, what, col, x);
+			}
+			p = put_int(p, x);
+		}
+		else
+			return fail(cx, "field \"%s\" element %zu: expected an integer or null, got %s",
+						col->name, i, json_type_desc(e));
+	}
+	*p++ = '}';
+	out->v.str.off = (uint32_t) batch->poollen;
+	out->v.str.len = (uint32_t) (p - start);
+	batch->poollen += (size_t) (p - start);
+	return 0;
+}
+
+/* One field of a record into out; 0 or -1. */
+static int
+decode_value(DecodeCtx *cx, const F1Column *col, json_object *v, F1Value *out)
+{
+	F1Batch    *batch = cx->batch;
+	json_type	jt = json_object_get_type(v);
+
+	out->isnull = false;
+	switch (col->type)
+	{
+		case F1T_INT4:
+			{
+				int64_t		x;
+
+				if (jt != json_type_int)
+					break;
+				x = json_object_get_int64(v);
+				if (x < col->min || x > col->max)
+					return fail_range(cx, "", col, x);
+				out->v.i4 = (int32_t) x;
+				return 0;
+			}
+		case F1T_FLOAT8:
+			{
+				double		d;
+
+				if (jt == json_type_int)
+				{
+					int64_t		x = json_object_get_int64(v);
+
+					if (x == INT64_MAX || x == INT64_MIN)
+						return fail(cx, "field \"%s\": integer out of range",
+									col->name);
+					out->v.f8 = (double) x;
+					return 0;
+				}
+				if (jt != json_type_double)
+					break;
+				d = json_object_get_double(v);
+				if (!isfinite(d))
+					return fail(cx, "field \"%s\": not a finite number",
+								col->name);
+				out->v.f8 = d;
+				return 0;
+			}
+		case F1T_BOOL:
+			if (jt != json_type_boolean)
+				break;
+			out->v.b = json_object_get_boolean(v) != 0;
+			return 0;
+		case F1T_TEXT:
+			{
+				const char *s;
+				size_t		len;
+
+				if (jt != json_type_string)
+					break;
+				s = json_object_get_string(v);
+				len = (size_t) json_object_get_string_len(v);
+				out->v.str.off = (uint32_t) batch->poollen;
+				out->v.str.len = (uint32_t) len;
+				if (len == 0)
+				{
+					/* pool + off must point somewhere, even for "" */
+					if (batch->pool == NULL && !reserve_pool(batch, 1))
+						return fail_oom(cx);
+					return 0;
+				}
+				if (memchr(s, '\0', len) != NULL)
+					return fail(cx, "field \"%s\": text contains a NUL character (\\u0000)",
+								col->name);
+				if (!reserve_pool(batch, len))
+					return fail_oom(cx);
+				memcpy(batch->pool + batch->poollen, s, len);
+				batch->poollen += len;
+				return 0;
+			}
+		case F1T_TIMESTAMPTZ:
+			{
+				const char *s;
+				size_t		len;
+
+				if (jt != json_type_string)
+					break;
+				s = json_object_get_string(v);
+				len = (size_t) json_object_get_string_len(v);
+				if (!f1_parse_timestamp(s, len, &out->v.ts))
+				{
+					char		q[48];
+
+					return fail(cx, "field \"%s\": invalid date-time \"%s\"",
+								col->name, quote_input(q, sizeof(q), s, len));
+				}
+				return 0;
+			}
+		case F1T_INT4ARRAY:
+			if (jt != json_type_array)
+				break;
+			return decode_int_array(cx, col, v, out);
+	}
+	return fail(cx, "field \"%s\": expected %s, got %s",
+				col->name, column_type_desc(col->type), json_type_desc(v));
+}
+
+/* One JSON object into a new row; 0 or -1. */
+static int
+decode_record(DecodeCtx *cx, json_object *obj, int32_t partition,
+			  int64_t offset)
+{
+	F1Batch    *batch = cx->batch;
+	const F1Endpoint *ep = batch->ep;
+	F1Value    *row;
+
+	/*
+	 * Room for one more row.  Not for a whole array at once: a long array
+	 * of bad records must not make the batch grow before it is rejected.
+	 */
+	if (!reserve_rows(batch, 1))
+		return fail_oom(cx);
+	row = &batch->values[(size_t) batch->nrows * ep->ncolumns];
+	for (int c = 0; c < ep->ncolumns; c++)
+	{
+		const F1Column *col = &ep->columns[c];
+		json_object *v;
+
+		if (!json_object_object_get_ex(obj, col->name, &v))
+		{
+			if (col->key)
+				return fail(cx, "missing key field \"%s\"", col->name);
+			if (col->notnull)
+				return fail(cx, "missing required field \"%s\"", col->name);
+			row[c].isnull = true;
+			continue;
+		}
+		if (v == NULL)
+		{
+			/* JSON null */
+			if (col->key)
+				return fail(cx, "missing key field \"%s\"", col->name);
+			if (col->notnull)
+				return fail(cx, "field \"%s\": null not allowed", col->name);
+			row[c].isnull = true;
+			continue;
+		}
+		if (decode_value(cx, col, v, &row[c]) < 0)
+			return -1;
+	}
+	batch->src_partition[batch->nrows] = partition;
+	batch->src_offset[batch->nrows] = offset;
+	batch->nrows++;
+	return 0;
+}
+
+/* ---- messages ------------------------------------------------------------ */
+
+static json_tokener *
+get_tokener(void)
+{
+	if (thread_tokener == NULL)
+	{
+		thread_tokener = json_tokener_new();
+		if (thread_tokener == NULL)
+			return NULL;
+		/* UTF-8 is checked before parsing, see above */
+		json_tokener_set_flags(thread_tokener, JSON_TOKENER_STRICT);
+	}
+	return thread_tokener;
+}
+
+static bool
+is_json_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/*
+ * The JSON value of payload into *root (NULL for JSON null); false, with
+ * the reason written, if it is not JSON.
+ */
+static bool
+parse_json(DecodeCtx *cx, const char *payload, size_t len, json_object **rootp)
+{
+	json_tokener *tok = get_tokener();
+	json_object *root;
+	enum json_tokener_error jerr;
+	size_t		end;
+
+	*rootp = NULL;
+	if (tok == NULL)
+	{
+		fail_oom(cx);
+		return false;
+	}
+	end = utf8_check((const unsigned char *) payload, len);
+	if (end < len)
+	{
+		fail(cx, "not valid JSON: invalid UTF-8 at byte %zu", end);
+		return false;
+	}
+	root = json_tokener_parse_ex(tok, payload, (int) len);
+	jerr = json_tokener_get_error(tok);
+	if (root == NULL && jerr == json_tokener_continue)
+	{
+		/*
+		 * A number or literal that ends the input ("123", "true") is only
+		 * complete once json-c sees what follows it; anything else still
+		 * incomplete after that is truncated.
+		 */
+		root = json_tokener_parse_ex(tok, " ", 1);
+		jerr = json_tokener_get_error(tok);
+		if (root == NULL && jerr == json_tokener_continue)
+			jerr = json_tokener_error_parse_eof;
+		end = len;
+	}
+	else
+		end = json_tokener_get_parse_end(tok);
+	json_tokener_reset(tok);	/* drops what a failed parse left behind */
+
+	if (jerr != json_tokener_success)
+	{
+		json_object_put(root);
+		fail(cx, "not valid JSON: %s at byte %zu",
+			 json_tokener_error_desc(jerr), end);
+		return false;
+	}
+	/* json-c stops early at a NUL byte; it rejects other trailing data */
+	while (end < len && is_json_space(payload[end]))
+		end++;
+	if (end < len)
+	{
+		json_object_put(root);
+		fail(cx, "not valid JSON: trailing data after the JSON value at byte %zu",
+			 end);
+		return false;
+	}
+	*rootp = root;
+	return true;
+}
+
+int
+f1_decode_message(F1Batch *batch, const char *payload, size_t len,
+				  int32_t partition, int64_t offset,
+				  char *errbuf, size_t errlen)
+{
+	DecodeCtx	cx = {batch, errbuf, errlen, -1};
+	int			saved_nrows;
+	size_t		saved_poollen;
+	json_object *root;
+	int			rc = 0;
+
+	if (batch == NULL || batch->ep == NULL)
+	{
+		if (errbuf != NULL && errlen > 0)
+			snprintf(errbuf, errlen, "batch has no endpoint");
+		return -1;
+	}
+	saved_nrows = batch->nrows;
+	saved_poollen = batch->poollen;
+
+	if (payload == NULL || len == 0)
+		return fail(&cx, "empty message");
+	if (len > INT_MAX)
+		return fail(&cx, "message too large (%zu bytes)", len);
+
+	if (!parse_json(&cx, payload, len, &root))
+		return -1;
+
+	switch (json_object_get_type(root))
+	{
+		case json_type_object:
+			rc = decode_record(&cx, root, partition, offset);
+			break;
+		case json_type_array:
+			{
+				size_t		n = json_object_array_length(root);
+
+				for (size_t i = 0; i < n && rc == 0; i++)
+				{
+					json_object *rec = json_object_array_get_idx(root, i);
+
+					cx.record = (long) i;
+					if (json_object_get_type(rec) != json_type_object)
+						rc = fail(&cx, "expected a JSON object, got %s",
+								  json_type_desc(rec));
+					else
+						rc = decode_record(&cx, rec, partition, offset);
+				}
+				break;
+			}
+		default:
+			rc = fail(&cx, "expected a JSON object or an array of objects, got %s",
+					  json_type_desc(root));
+			break;
+	}
+	json_object_put(root);
+
+	if (rc < 0)
+	{
+		batch->nrows = saved_nrows;
+		batch->poollen = saved_poollen;
+		return -1;
+	}
+	return batch->nrows - saved_nrows;
+}

@@ -1,0 +1,166 @@
+/*
+ * src/tools/feed.h — f1tel-feed's data model, shared by its files.
+ *
+ * f1tel-feed replays recorded OpenF1 sessions into Kafka.  The stages, one
+ * file each:
+ *   f1tel_feed.c     options, the order of the stages, exit status
+ *   feed_endpoints.c the endpoints: files, topics, time fields, keys
+ *   feed_load.c      reads <dir>/<endpoint>.json[.gz] into FeedFiles
+ *   feed_scan.c      splits JSON text into values without building trees
+ *   feed_rewrite.c   --session-key-offset: rewrites the key fields of a record
+ *   feed_order.c     stable merge of all records by time
+ *   feed_send.c      the producer: pacing, delivery reports, summary
+ *   feed_progress.c  the one-line progress bar on a terminal
+ *
+ * Rules a reader must know:
+ *  - A record's payload is a slice of the file's text (or of the rewritten
+ *    copy): no per-record allocation, and librdkafka is given the bytes
+ *    without copying, so every FeedFile stays alive until the producer is
+ *    flushed.
+ *  - Times are int64 microseconds since 2000-01-01 UTC (f1_parse_timestamp).
+ *    Untimed endpoints (sessions, meetings, drivers) get times below
+ *    FEED_TIME_FIRST_TIMED so that they sort first, in that order.
+ *  - Exit status: 0 all delivered, 1 a delivery failed or is missing,
+ *    2 usage or data error.
+ */
+#ifndef F1TEL_FEED_H
+#define F1TEL_FEED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FEED_EXIT_OK		0
+#define FEED_EXIT_DELIVERY	1
+#define FEED_EXIT_USAGE		2
+
+/* Ranks of untimed records; every real time is above them. */
+#define FEED_TIME_SESSIONS	(INT64_MIN)
+#define FEED_TIME_MEETINGS	(INT64_MIN + 1)
+#define FEED_TIME_DRIVERS	(INT64_MIN + 2)
+#define FEED_TIME_NONE		(INT64_MIN + 3)	/* timed file with no time at all */
+#define FEED_TIME_FIRST_TIMED (INT64_MIN + 4)
+
+typedef enum FeedKeyKind
+{
+	FEED_KEY_SESSION_DRIVER,	/* "<session_key>:<driver_number>" */
+	FEED_KEY_SESSION,			/* "<session_key>" */
+	FEED_KEY_MEETING			/* "<meeting_key>" */
+} FeedKeyKind;
+
+typedef struct FeedEndpoint
+{
+	const char *name;			/* "laps": the file is laps.json[.gz] */
+	const char *default_topic;	/* "f1_laps" */
+	const char *time_field;		/* "date_start"; NULL: untimed */
+	int64_t		untimed_time;	/* FEED_TIME_SESSIONS ... when untimed */
+	FeedKeyKind key;
+} FeedEndpoint;
+
+#define FEED_NENDPOINTS 8
+extern const FeedEndpoint feed_endpoints[FEED_NENDPOINTS];
+
+/* feed_endpoints.c: index into feed_endpoints of an endpoint name, or -1 */
+extern int	feed_endpoint_index(const char *name);
+
+typedef struct FeedRecord
+{
+	const char *data;			/* the record's JSON text (the payload) */
+	int64_t		time;			/* see FEED_TIME_* */
+	uint32_t	len;
+	uint32_t	key;			/* index into its file's keys */
+	uint32_t	file;			/* index into the FeedFile array */
+} FeedRecord;
+
+typedef struct FeedFile
+{
+	char	   *path;
+	int			endpoint;		/* index into feed_endpoints */
+	int			topic;			/* index into the topic names */
+	char	   *text;			/* whole (gunzipped) file */
+	size_t		textlen;
+	char	  **rwblocks;		/* payloads rewritten by the offset */
+	uint32_t	nrwblocks;
+	size_t		rw_used;		/* bytes used in the last block */
+	size_t		rw_cap;			/* size of the last block */
+	FeedRecord *recs;
+	size_t		nrecs;
+	char	  **keys;			/* distinct message keys, NUL-terminated */
+	uint32_t   *keylens;
+	uint32_t	nkeys;
+	uint32_t	capkeys;
+} FeedFile;
+
+typedef struct FeedOptions
+{
+	const char *brokers;
+	double		speed;			/* 0: max */
+	bool		want[FEED_NENDPOINTS];	/* endpoints to feed */
+	bool		explicit_endpoints;	/* --endpoints given: all must exist */
+	const char *topics[FEED_NENDPOINTS];
+	int64_t		key_offset;		/* --session-key-offset */
+	bool		quiet;
+	int			timeout_ms;		/* message.timeout.ms */
+	const char *compression;	/* compression.type */
+	const char *props[32];		/* -X name=value, applied last */
+	int			nprops;
+} FeedOptions;
+
+/* feed_load.c */
+extern bool feed_load_file(FeedFile *f, uint32_t file_index, int64_t key_offset,
+						   char *errbuf, size_t errlen);
+extern void feed_free_file(FeedFile *f);
+
+/* feed_scan.c: JSON text scanning; every function returns NULL on error */
+extern const char *feed_skip_ws(const char *p, const char *end);
+extern const char *feed_skip_string(const char *p, const char *end);
+extern const char *feed_skip_value(const char *p, const char *end);
+
+typedef struct FeedArrayScan
+{
+	const char *begin;
+	const char *p;
+	const char *end;
+	size_t		count;			/* elements returned so far */
+	bool		done;
+} FeedArrayScan;
+
+extern bool feed_array_begin(FeedArrayScan *s, const char *text, size_t len,
+							 char *errbuf, size_t errlen);
+extern int	feed_array_next(FeedArrayScan *s, const char **elem, size_t *elemlen,
+							char *errbuf, size_t errlen);
+
+/* feed_rewrite.c */
+extern size_t feed_rewrite_max_growth(void);
+extern bool feed_rewrite_keys(const char *rec, size_t len, int64_t offset,
+							  char *out, size_t *outlen,
+							  char *errbuf, size_t errlen);
+
+/* feed_order.c */
+extern FeedRecord *feed_order(FeedFile *files, int nfiles, size_t *nrecs);
+
+/* feed_send.c */
+extern bool feed_check_conf(const FeedOptions *opt);
+extern int	feed_send(const FeedOptions *opt, FeedFile *files, int nfiles,
+					  const FeedRecord *recs, size_t nrecs);
+
+/* feed_progress.c */
+typedef struct FeedProgress
+{
+	bool		enabled;
+	size_t		total;
+	int64_t		start_ns;
+	int64_t		last_draw_ns;
+	bool		drawn;
+} FeedProgress;
+
+extern void feed_progress_init(FeedProgress *p, bool enabled, size_t total,
+							   int64_t start_ns);
+extern void feed_progress_update(FeedProgress *p, size_t sent, int64_t session_time,
+								 int64_t now_ns, bool force);
+extern void feed_progress_clear(FeedProgress *p);
+
+/* monotonic clock in nanoseconds */
+extern int64_t feed_now_ns(void);
+
+#endif							/* F1TEL_FEED_H */

@@ -1,0 +1,411 @@
+/*
+ * src/tools/feed_send.c — f1tel-feed's producer: pacing, delivery, summary.
+ *
+ * Sends the ordered records with one idempotent producer (acks=all), each to
+ * its endpoint's topic, keyed so that one driver's records share a partition.
+ * Payloads are handed to librdkafka without a copy: the FeedFiles must stay
+ * alive until feed_send() returns.  With --speed X a record of time t is
+ * sent at start + (t - t0) / X, t0 being the first timed record; with max,
+ * as fast as the local queue takes them.  A full queue is waited out (poll,
+ * then retry): no record is ever dropped.
+ *
+ * Rules a reader must know:
+ *  - Every librdkafka callback (delivery reports, errors) runs inside
+ *    rd_kafka_poll()/rd_kafka_flush() on the main thread, so the counters
+ *    need no locks.
+ *  - SIGINT/SIGTERM only set a flag: sending stops, the queue is purged, what
+ *    is in flight is awaited for a few seconds, and the run counts as failed.
+ *    A second signal exits at once.
+ *  - Returns the exit status: 0 when every record was delivered, 1 when any
+ *    failed or is unaccounted for, 2 when the producer cannot be configured.
+ */
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "tools/feed.h"
+
+#define POLL_EVERY		1024	/* records between two rd_kafka_poll(0) */
+#define ERROR_REPEAT_NS	INT64_C(5000000000)	/* same client error: once per 5 s */
+#define STOP_FLUSH_MS	5000
+
+typedef struct SendState
+{
+	const FeedOptions *opt;
+	FeedProgress progress;
+	size_t		delivered[FEED_NENDPOINTS];
+	size_t		failed[FEED_NENDPOINTS];
+	size_t		ndelivered;
+	size_t		nfailed;
+	uint64_t	bytes;
+	rd_kafka_resp_err_t first_failure;
+	bool		fatal;
+	rd_kafka_resp_err_t last_error;
+	int64_t		last_error_ns;
+	int			suppressed;
+} SendState;
+
+static volatile sig_atomic_t stop_requested = 0;
+
+static void
+handle_stop(int sig)
+{
+	if (stop_requested)
+		_exit(130);
+	stop_requested = 1;
+}
+
+static void
+dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	SendState  *st = opaque;
+	int			e = (int) (uintptr_t) m->_private;
+
+	if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+	{
+		st->delivered[e]++;
+		st->ndelivered++;
+		st->bytes += m->len;
+	}
+	else
+	{
+		if (st->nfailed == 0)
+		{
+			st->first_failure = m->err;
+			feed_progress_clear(&st->progress);
+			fprintf(stderr, "f1tel-feed: delivery to %s failed: %s\n",
+					rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+		}
+		st->failed[e]++;
+		st->nfailed++;
+	}
+}
+
+static void
+error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	SendState  *st = opaque;
+	int64_t		now = feed_now_ns();
+
+	if (err == RD_KAFKA_RESP_ERR__FATAL)
+	{
+		char		why[512];
+
+		rd_kafka_fatal_error(rk, why, sizeof(why));
+		feed_progress_clear(&st->progress);
+		fprintf(stderr, "f1tel-feed: fatal producer error: %s\n", why);
+		st->fatal = true;
+		return;
+	}
+	/* an outage repeats the same error for every connection attempt */
+	if (err == (int) st->last_error && now - st->last_error_ns < ERROR_REPEAT_NS)
+	{
+		st->suppressed++;
+		return;
+	}
+	feed_progress_clear(&st->progress);
+	if (st->suppressed > 0)
+		fprintf(stderr, "f1tel-feed: kafka: %s (and %d similar before)\n",
+				reason, st->suppressed);
+	else
+		fprintf(stderr, "f1tel-feed: kafka: %s\n", reason);
+	st->last_error = err;
+	st->last_error_ns = now;
+	st->suppressed = 0;
+}
+
+/*
+ * librdkafka's own log lines, served on the main thread (log.queue).  FAIL
+ * lines repeat what error_cb reports, so they are left out.
+ */
+static void
+log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	SendState  *st = rd_kafka_opaque(rk);
+
+	if (strcmp(fac, "FAIL") == 0)
+		return;
+	feed_progress_clear(&st->progress);
+	fprintf(stderr, "f1tel-feed: kafka %s: %s\n", fac, buf);
+}
+
+static bool
+set(rd_kafka_conf_t *conf, const char *name, const char *value)
+{
+	char		errstr[512];
+
+	if (rd_kafka_conf_set(conf, name, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
+	{
+		fprintf(stderr, "f1tel-feed: cannot set %s=%s: %s\n", name, value, errstr);
+		return false;
+	}
+	return true;
+}
+
+/* The producer's configuration, or NULL (reason printed) if it is invalid. */
+static rd_kafka_conf_t *
+build_conf(const FeedOptions *opt)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	char		timeout[16];
+
+	snprintf(timeout, sizeof(timeout), "%d", opt->timeout_ms);
+	if (!set(conf, "bootstrap.servers", opt->brokers) ||
+		!set(conf, "client.id", "f1tel-feed") ||
+		!set(conf, "enable.idempotence", "true") ||
+		!set(conf, "acks", "all") ||
+		!set(conf, "linger.ms", "5") ||
+		!set(conf, "batch.num.messages", "10000") ||
+		!set(conf, "queue.buffering.max.messages", "2000000") ||
+		!set(conf, "queue.buffering.max.kbytes", "2097151") ||
+		!set(conf, "message.timeout.ms", timeout) ||
+		!set(conf, "reconnect.backoff.ms", "100") ||
+		!set(conf, "reconnect.backoff.max.ms", "1000") ||
+		!set(conf, "compression.type", opt->compression) ||
+		!set(conf, "log_level", "4") ||
+		!set(conf, "log.queue", "true"))
+	{
+		rd_kafka_conf_destroy(conf);
+		return NULL;
+	}
+	for (int i = 0; i < opt->nprops; i++)
+	{
+		char		name[256];
+		const char *eq = strchr(opt->props[i], '=');
+		size_t		n = (size_t) (eq - opt->props[i]);
+
+		if (n >= sizeof(name))
+			n = sizeof(name) - 1;
+		memcpy(name, opt->props[i], n);
+		name[n] = '\0';
+		if (!set(conf, name, eq + 1))
+		{
+			rd_kafka_conf_destroy(conf);
+			return NULL;
+		}
+	}
+	return conf;
+}
+
+/* Is the configuration valid?  Checked before the files are loaded. */
+bool
+feed_check_conf(const FeedOptions *opt)
+{
+	rd_kafka_conf_t *conf = build_conf(opt);
+
+	if (conf == NULL)
+		return false;
+	rd_kafka_conf_destroy(conf);
+	return true;
+}
+
+static rd_kafka_t *
+make_producer(const FeedOptions *opt, SendState *st)
+{
+	rd_kafka_conf_t *conf = build_conf(opt);
+	char		errstr[512];
+	rd_kafka_t *rk;
+
+	if (conf == NULL)
+		return NULL;
+	rd_kafka_conf_set_opaque(conf, st);
+	rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
+	rd_kafka_conf_set_error_cb(conf, error_cb);
+	rd_kafka_conf_set_log_cb(conf, log_cb);
+
+	rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+	if (rk == NULL)
+	{
+		fprintf(stderr, "f1tel-feed: cannot create the producer: %s\n", errstr);
+		rd_kafka_conf_destroy(conf);
+		return NULL;
+	}
+	/* logs go to the main queue, served by rd_kafka_poll() */
+	if (rd_kafka_set_log_queue(rk, NULL) != RD_KAFKA_RESP_ERR_NO_ERROR)
+	{
+		fprintf(stderr, "f1tel-feed: cannot route the client's logs\n");
+		rd_kafka_destroy(rk);
+		return NULL;
+	}
+	return rk;
+}
+
+/* Hand one record to the producer, waiting while the local queue is full. */
+static bool
+produce(rd_kafka_t *rk, rd_kafka_topic_t *rkt, const FeedFile *f,
+		const FeedRecord *rec, int e, SendState *st, size_t sent)
+{
+	while (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, 0,
+							(void *) rec->data, rec->len,
+							f->keys[rec->key], f->keylens[rec->key],
+							(void *) (uintptr_t) e) == -1)
+	{
+		rd_kafka_resp_err_t err = rd_kafka_last_error();
+
+		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+		{
+			feed_progress_clear(&st->progress);
+			fprintf(stderr, "f1tel-feed: cannot produce to %s: %s\n",
+					rd_kafka_topic_name(rkt), rd_kafka_err2str(err));
+			return false;
+		}
+		rd_kafka_poll(rk, 10);
+		feed_progress_update(&st->progress, sent, rec->time, feed_now_ns(), false);
+		if (st->fatal || stop_requested)
+			return false;
+	}
+	return true;
+}
+
+static void
+print_summary(const FeedOptions *opt, const SendState *st, size_t nrecs,
+			  size_t sent, double secs)
+{
+	fprintf(stderr, "f1tel-feed: delivered %zu of %zu messages (%.1f MB) in %.2f s: "
+			"%.0f msgs/s\n",
+			st->ndelivered, nrecs, (double) st->bytes / 1e6, secs,
+			secs > 0 ? (double) st->ndelivered / secs : 0.0);
+	for (int e = 0; e < FEED_NENDPOINTS; e++)
+	{
+		if (st->delivered[e] == 0 && st->failed[e] == 0)
+			continue;
+		fprintf(stderr, "  %-13s -> %-18s %9zu", feed_endpoints[e].name,
+				opt->topics[e], st->delivered[e]);
+		if (st->failed[e])
+			fprintf(stderr, "   (%zu failed)", st->failed[e]);
+		fputc('\n', stderr);
+	}
+}
+
+int
+feed_send(const FeedOptions *opt, FeedFile *files, int nfiles,
+		  const FeedRecord *recs, size_t nrecs)
+{
+	SendState	st;
+	rd_kafka_t *rk;
+	rd_kafka_topic_t *rkt[FEED_NENDPOINTS] = {0};
+	struct sigaction sa;
+	int64_t		start,
+				now,
+				deadline;
+	int64_t		t0 = 0;
+	size_t		sent = 0;
+	size_t		unaccounted;
+	int64_t		reached = FEED_TIME_SESSIONS;
+	bool		ok = true;
+	int			status;
+
+	memset(&st, 0, sizeof(st));
+	st.opt = opt;
+	rk = make_producer(opt, &st);
+	if (rk == NULL)
+		return FEED_EXIT_USAGE;
+	for (int e = 0; e < FEED_NENDPOINTS; e++)
+	{
+		if (!opt->want[e])
+			continue;
+		rkt[e] = rd_kafka_topic_new(rk, opt->topics[e], NULL);
+		if (rkt[e] == NULL)
+		{
+			fprintf(stderr, "f1tel-feed: topic \"%s\": %s\n", opt->topics[e],
+					rd_kafka_err2str(rd_kafka_last_error()));
+			rd_kafka_destroy(rk);
+			return FEED_EXIT_USAGE;
+		}
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handle_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	for (size_t i = 0; i < nrecs; i++)
+		if (recs[i].time >= FEED_TIME_FIRST_TIMED)
+		{
+			t0 = recs[i].time;
+			break;
+		}
+
+	start = now = feed_now_ns();
+	feed_progress_init(&st.progress, isatty(STDERR_FILENO) && !opt->quiet, nrecs, start);
+	for (size_t i = 0; i < nrecs && ok; i++)
+	{
+		const FeedRecord *rec = &recs[i];
+		const FeedFile *f = &files[rec->file];
+
+		if (opt->speed > 0 && rec->time >= FEED_TIME_FIRST_TIMED)
+		{
+			int64_t		due = start + (int64_t) ((double) (rec->time - t0) * 1000.0 /
+												 opt->speed);
+
+			while ((now = feed_now_ns()) < due && !stop_requested && !st.fatal)
+			{
+				int64_t		ms = (due - now + 999999) / 1000000;
+
+				rd_kafka_poll(rk, ms > 100 ? 100 : (int) ms);
+				feed_progress_update(&st.progress, sent, reached, feed_now_ns(), false);
+			}
+		}
+		if (stop_requested || st.fatal)
+			break;
+		ok = produce(rk, rkt[f->endpoint], f, rec, f->endpoint, &st, sent);
+		if (!ok)
+			break;
+		sent++;
+		reached = rec->time;
+		if (sent % POLL_EVERY == 0)
+		{
+			rd_kafka_poll(rk, 0);
+			feed_progress_update(&st.progress, sent, reached, feed_now_ns(), false);
+		}
+	}
+
+	if (stop_requested)
+	{
+		feed_progress_clear(&st.progress);
+		fprintf(stderr, "f1tel-feed: interrupted after %zu of %zu records\n", sent, nrecs);
+		rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE);
+	}
+
+	/* every message ends within message.timeout.ms: wait that and more */
+	deadline = feed_now_ns() +
+		(int64_t) (stop_requested ? STOP_FLUSH_MS : opt->timeout_ms + 30000) * 1000000;
+	while (rd_kafka_outq_len(rk) > 0 && feed_now_ns() < deadline && !st.fatal)
+	{
+		rd_kafka_flush(rk, 100);
+		feed_progress_update(&st.progress, sent, reached, feed_now_ns(), false);
+	}
+	rd_kafka_poll(rk, 0);
+	feed_progress_update(&st.progress, sent, reached, feed_now_ns(), true);
+	feed_progress_clear(&st.progress);
+	now = feed_now_ns();
+
+	unaccounted = sent - st.ndelivered - st.nfailed;
+	if (!opt->quiet)
+		print_summary(opt, &st, nrecs, sent, (double) (now - start) / 1e9);
+	if (st.nfailed > 0)
+		fprintf(stderr, "f1tel-feed: %zu messages failed (first: %s)\n",
+				st.nfailed, rd_kafka_err2str(st.first_failure));
+	if (unaccounted > 0)
+		fprintf(stderr, "f1tel-feed: %zu messages still undelivered at exit\n",
+				unaccounted);
+	if (sent < nrecs)
+		fprintf(stderr, "f1tel-feed: %zu records were not sent\n", nrecs - sent);
+
+	status = (st.nfailed == 0 && unaccounted == 0 && sent == nrecs && !st.fatal)
+		? FEED_EXIT_OK : FEED_EXIT_DELIVERY;
+
+	for (int e = 0; e < FEED_NENDPOINTS; e++)
+		if (rkt[e])
+			rd_kafka_topic_destroy(rkt[e]);
+	/* purge what is left so that destroy does not wait for it */
+	rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+	rd_kafka_destroy(rk);
+	return status;
+}

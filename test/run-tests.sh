@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# test/run-tests.sh — the whole f1tel test suite, from a fresh Debian 12 machine.
+#
+# Installs the Debian packages it needs (apt-get; with sudo unless root),
+# builds with -Wall -Wextra -Werror, installs the extension and the two
+# programs, then runs the plain-C unit tests, the pg_regress tests and the TAP
+# tests (PostgreSQL::Test::Cluster + f1tel-broker + f1tel-feed).
+#
+# PostgreSQL refuses to run as root: as root, the server tests run as the
+# "postgres" user in a copy of the tree.  The recorded sessions are read from
+# $F1TEL_DATA (default: ../shared/data/openf1 beside the repository).
+#
+#   test/run-tests.sh            everything
+#   test/run-tests.sh --no-tap   skip the TAP tests (a quick check)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export F1TEL_DATA=${F1TEL_DATA:-$root/../shared/data/openf1}
+F1TEL_DATA=$(cd "$F1TEL_DATA" && pwd)
+tap=1
+[ "${1:-}" = "--no-tap" ] && tap=0
+
+. "$root/test/install-deps.sh"
+
+step() { printf '\n==== %s ====\n' "$*"; }
+
+step "build"
+make -j"$(nproc)"
+step "install"
+$SUDO make install
+
+step "unit tests (plain C, no server)"
+make unit
+
+step "pg_regress and TAP tests"
+prove_tests='test/t/*.pl'
+[ $tap = 0 ] && prove_tests=
+if [ "$(id -u)" = 0 ]; then
+	# run as postgres, in a copy of the tree that postgres owns
+	work=$(mktemp -d /tmp/f1tel-check.XXXXXX)
+	cp -a "$root/." "$work/"
+	chown -R postgres: "$work"
+	status=0
+	su postgres -s /bin/bash -c "cd '$work' && F1TEL_DATA='$F1TEL_DATA' make installcheck PROVE_TESTS='$prove_tests'" || status=$?
+	if [ $status != 0 ]; then
+		cat "$work/regression.diffs" 2>/dev/null || true
+		for f in "$work"/tmp_check/log/regress_log_*; do
+			[ -f "$f" ] && { echo "---- $f (last lines)"; tail -n 40 "$f"; }
+		done
+		echo "test files kept in $work"
+		exit $status
+	fi
+	rm -rf "$work"
+else
+	status=0
+	make installcheck PROVE_TESTS="$prove_tests" || status=$?
+	if [ $status != 0 ]; then
+		cat regression.diffs 2>/dev/null || true
+		exit $status
+	fi
+fi

@@ -1,0 +1,117 @@
+# test/t/002_faults.pl — exactly once through crashes and outages.
+#
+# Three replays of 9189, each under a distinct session key (f1tel-feed
+# --session-key-offset), each hit by a fault mid-stream: kill -9 of the ingest
+# worker, an immediate-mode restart of PostgreSQL, the broker going down and
+# up.  Each must end with every row of its clone stored once: the row counts
+# equal the files', and the per-partition counters (incremented in the same
+# transaction as the rows) show no batch was applied twice.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::RealBin/../lib";
+use F1telTest;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(usleep);
+
+my $broker = start_broker(partitions => 64);
+my $node = new_node('faults', broker => $broker);
+
+load_expected($node, ['9189']);
+my $expected = expected_counts($node);
+
+sub clone_counts
+{
+	my ($off) = @_;
+	my %c;
+	foreach my $t (staging_tables())
+	{
+		my $col = $t eq 'meetings' ? 'meeting_key' : 'session_key';
+		my $val = $t eq 'meetings' ? 1225 + $off : 9189 + $off;
+		$c{$t} = $node->safe_psql('postgres', "SELECT count(*) FROM f1tel.$t WHERE $col = $val");
+	}
+	return \%c;
+}
+
+sub wait_clone
+{
+	my ($off) = @_;
+	my $got;
+	foreach (1 .. 720)
+	{
+		$got = clone_counts($off);
+		return 1 unless grep { $got->{$_} != $expected->{$_} } keys %$expected;
+		usleep(250_000);
+	}
+	diag join(', ', map { "$_ $got->{$_}/$expected->{$_}" } sort keys %$expected);
+	return 0;
+}
+
+sub wait_rows_of
+{
+	my ($off, $n) = @_;
+	$node->poll_query_until('postgres',
+		"SELECT count(*) > $n FROM f1tel.car_data WHERE session_key = " . (9189 + $off))
+	  or die "no rows of clone $off arrived";
+}
+
+sub worker_pid
+{
+	my $pid;
+	$node->poll_query_until('postgres',
+		q{SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'f1tel ingest'})
+	  or die 'no ingest worker';
+	return $node->safe_psql('postgres',
+		q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'f1tel ingest'});
+}
+
+# 1. kill -9 of the ingest worker mid-stream (the postmaster restarts everything)
+my $feed = start_feed($broker, sessions => ['9189'], extra => [ '--session-key-offset', 100000 ]);
+wait_rows_of(100000, 50000);
+my $pid = worker_pid();
+ok(kill('KILL', $pid), "kill -9 of the ingest worker $pid mid-stream");
+# the postmaster restarts every process and recovers
+$node->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()') or die 'no recovery';
+is(finish_feed($feed), 0, 'feed 1 delivered');
+ok(wait_clone(100000), 'after kill -9: every row of the clone is there');
+
+# 2. immediate-mode restart of PostgreSQL mid-stream
+$feed = start_feed($broker, sessions => ['9189'], extra => [ '--session-key-offset', 200000 ]);
+wait_rows_of(200000, 50000);
+$node->stop('immediate');
+$node->start;
+is(finish_feed($feed), 0, 'feed 2 delivered');
+ok(wait_clone(200000), 'after an immediate restart: every row of the clone is there');
+
+# 3. the broker goes down and comes back up mid-stream
+$feed = start_feed($broker, sessions => ['9189'], extra => [ '--session-key-offset', 300000 ]);
+wait_rows_of(300000, 50000);
+broker_down($broker);
+sleep 4;
+my $during = $node->safe_psql('postgres', 'SELECT count(*) FROM f1tel.car_data WHERE session_key = 309189');
+broker_up($broker);
+is(finish_feed($feed), 0, 'feed 3 delivered across the outage');
+ok(wait_clone(300000), 'after the broker outage: every row of the clone is there');
+cmp_ok($during, '<', $expected->{car_data}, 'the outage really interrupted the stream');
+
+# exactly once: each record was applied once (the counters move with the rows)
+$node->poll_query_until('postgres', 'SELECT sum(lag) = 0 FROM f1tel.ingest_status')
+  or die 'lag did not reach 0';
+my %per_topic = (laps => 'f1_laps', position => 'f1_position', drivers => 'f1_drivers',
+	race_control => 'f1-race_control', sessions => 'f1_sessions', meetings => 'f1_meetings',
+	car_data => 'f1_car_data', location => 'f1_location');
+foreach my $t (sort keys %per_topic)
+{
+	is($node->safe_psql('postgres',
+		"SELECT sum(rows) FROM f1tel.ingest_status WHERE topic = '$per_topic{$t}'"),
+		3 * $expected->{$t}, "$t: each of the 3 x $expected->{$t} records applied exactly once");
+}
+is($node->safe_psql('postgres', 'SELECT count(*) FROM f1tel.dead_letters'), '0', 'no dead letters');
+is($node->safe_psql('postgres',
+	'SELECT count(*) FROM f1tel.ingest_status WHERE stored_offset IS DISTINCT FROM high_watermark AND high_watermark > 0'),
+	'0', 'every partition stored up to its high watermark');
+
+$node->stop;
+stop_broker($broker);
+done_testing();
