@@ -440,7 +440,6 @@ write_one_by_one(void)
 			RollbackAndReleaseCurrentSubTransaction();
 			MemoryContextSwitchTo(old);
 			CurrentResourceOwner = owner;
-			SPI_restore_connection();
 			f1_store_reset(&batch);
 			f1_store_add_dead_letter(&batch, topic, m->partition, m->offset,
 									 m->key, m->key_len, m->payload, m->len,
