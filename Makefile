@@ -2,7 +2,7 @@
 #
 #   make                   the extension, f1tel-broker and f1tel-feed
 #   make install           installs them (programs into $(TOOLS_BINDIR), on the PATH)
-#   make unit              plain-C unit tests of the decoders (no server)
+#   make unit              plain-C unit tests of the decoders and the sink (no server)
 #   make installcheck      pg_regress tests, then TAP tests (needs make install)
 #   test/run-tests.sh      all of the above from nothing: the README's test command
 
@@ -22,7 +22,14 @@ OBJS = \
 	src/ingest/offsets.o \
 	src/ingest/sqlapi.o \
 	src/ingest/store.o \
-	src/ingest/worker.o
+	src/ingest/worker.o \
+	src/sink/auth.o \
+	src/sink/bigquery.o \
+	src/sink/bq_json.o \
+	src/sink/http.o \
+	src/sink/jwt.o \
+	src/sink/topic.o \
+	src/sink/worker.o
 
 # The install script is put together from the pipeline's stages.
 ENRICH_SQL ?= $(wildcard src/enrich/[0-9]*.sql)
@@ -30,6 +37,7 @@ SQL_PARTS = \
 	src/shared/header.sql \
 	src/ingest/schema.sql \
 	$(ENRICH_SQL) \
+	src/sink/schema.sql \
 	src/shared/footer.sql
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 
@@ -51,7 +59,8 @@ TOOLS_BINDIR ?= /usr/local/bin
 TOOL_CFLAGS = -O2 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	-I$(srcdir)/src $(shell pkg-config --cflags json-c rdkafka zlib)
 
-EXTRA_CLEAN = tmp_fuzz $(TOOLS) test/unit/test_decode test/unit/fuzz_decode results tmp_check log
+EXTRA_CLEAN = tmp_fuzz $(TOOLS) test/unit/test_decode test/unit/test_sink test/unit/fuzz_decode \
+	results tmp_check log
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -85,15 +94,23 @@ uninstall: uninstall-tools
 uninstall-tools:
 	rm -f $(addprefix '$(DESTDIR)$(TOOLS_BINDIR)'/,$(notdir $(TOOLS)))
 
-# ---- unit tests and fuzzing of the plain-C decoders -------------------------
+# ---- unit tests and fuzzing of the plain-C code -----------------------------
 
 UNIT_SRCS = src/ingest/decode.c src/ingest/endpoints.c src/ingest/timestamp.c
 test/unit/test_decode: test/unit/test_decode.c $(UNIT_SRCS) src/ingest/decode.h
 	$(CC) $(TOOL_CFLAGS) -fsanitize=address,undefined -o $@ test/unit/test_decode.c $(UNIT_SRCS) \
 		$(shell pkg-config --libs json-c) $(shell pkg-config --libs zlib)
 
-unit: test/unit/test_decode
+# the BigQuery sink's plain-C pieces (JWT auth, REST bodies and answers)
+SINK_UNIT_SRCS = src/sink/jwt.c src/sink/bq_json.c
+test/unit/test_sink: test/unit/test_sink.c $(SINK_UNIT_SRCS) src/sink/jwt.h src/sink/bq_json.h
+	$(CC) $(TOOL_CFLAGS) $(shell pkg-config --cflags openssl) -fsanitize=address,undefined \
+		-o $@ test/unit/test_sink.c $(SINK_UNIT_SRCS) \
+		$(shell pkg-config --libs json-c) $(shell pkg-config --libs openssl)
+
+unit: test/unit/test_decode test/unit/test_sink
 	test/unit/test_decode
+	test/unit/test_sink
 
 test/unit/fuzz_decode: test/unit/fuzz_decode.c $(UNIT_SRCS) src/ingest/decode.h
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -I$(srcdir)/src \

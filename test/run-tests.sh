@@ -34,15 +34,16 @@ step "unit tests (plain C, no server)"
 make unit
 
 step "pg_regress and TAP tests"
-prove_tests='test/t/*.pl'
-[ $tap = 0 ] && prove_tests=
+tap_opts="PROVE_TESTS='test/t/*.pl'"
+[ $tap = 0 ] && tap_opts="TAP_TESTS="
+
 if [ "$(id -u)" = 0 ]; then
 	# run as postgres, in a copy of the tree that postgres owns
 	work=$(mktemp -d /tmp/f1tel-check.XXXXXX)
 	cp -a "$root/." "$work/"
 	chown -R postgres: "$work"
 	status=0
-	su postgres -s /bin/bash -c "cd '$work' && F1TEL_DATA='$F1TEL_DATA' make installcheck PROVE_TESTS='$prove_tests'" || status=$?
+	su postgres -s /bin/bash -c "cd '$work' && F1TEL_DATA='$F1TEL_DATA' make installcheck $tap_opts" || status=$?
 	if [ $status != 0 ]; then
 		cat "$work/regression.diffs" 2>/dev/null || true
 		for f in "$work"/tmp_check/log/regress_log_*; do
@@ -54,7 +55,7 @@ if [ "$(id -u)" = 0 ]; then
 	rm -rf "$work"
 else
 	status=0
-	make installcheck PROVE_TESTS="$prove_tests" || status=$?
+	eval make installcheck "$tap_opts" || status=$?
 	if [ $status != 0 ]; then
 		cat regression.diffs 2>/dev/null || true
 		exit $status

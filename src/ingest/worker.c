@@ -641,6 +641,8 @@ f1tel_ingest_main(Datum main_arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(f1tel_database, NULL, 0);
 	pgstat_report_appname(psprintf("f1tel ingest %d", worker_no));
+	/* the enrichment triggers and the change feed need a fresh snapshot per statement */
+	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(PartKey);

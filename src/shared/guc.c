@@ -23,6 +23,68 @@ char	   *f1tel_topics[F1E_COUNT];
 int			f1tel_batch_size = 10000;
 int			f1tel_batch_wait_ms = 0;
 int			f1tel_max_message_bytes = 1024 * 1024;
+char	   *f1tel_bigquery_project = NULL;
+char	   *f1tel_bigquery_dataset = NULL;
+char	   *f1tel_bigquery_location = NULL;
+char	   *f1tel_bigquery_credentials = NULL;
+char	   *f1tel_bigquery_endpoint = NULL;
+int			f1tel_bigquery_batch_rows = 500;
+int			f1tel_bigquery_batch_bytes = 5 * 1024 * 1024;
+int			f1tel_bigquery_concurrency = 4;
+int			f1tel_bigquery_timeout_ms = 30000;
+char	   *f1tel_enriched_topic = NULL;
+int			f1tel_sink_flush_interval_ms = 100;
+
+bool
+f1tel_sink_enabled(void)
+{
+	return (f1tel_bigquery_project && f1tel_bigquery_project[0] != '\0') ||
+		(f1tel_enriched_topic && f1tel_enriched_topic[0] != '\0');
+}
+
+/* an http(s) URL without a trailing slash */
+static bool
+check_endpoint(char **newval, void **extra, GucSource source)
+{
+	const char *v = *newval;
+	size_t		len = v ? strlen(v) : 0;
+
+	if (len == 0 || (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) ||
+		v[len - 1] == '/')
+	{
+		GUC_check_errdetail("The endpoint is an http:// or https:// URL without a trailing slash, e.g. https://bigquery.googleapis.com.");
+		return false;
+	}
+	return true;
+}
+
+/* BigQuery project, dataset and table names: letters, digits, '_', '-' (projects), '.' and ':' (domain projects) */
+static bool
+check_bq_name(char **newval, void **extra, GucSource source)
+{
+	const char *v = *newval;
+
+	if (v != NULL && strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.:") != strlen(v))
+	{
+		GUC_check_errdetail("BigQuery names are made of letters, digits, '_', '-', '.' and ':'.");
+		return false;
+	}
+	return true;
+}
+
+static bool
+check_credentials(char **newval, void **extra, GucSource source)
+{
+	const char *v = *newval;
+
+	if (v == NULL || v[0] == '\0' ||
+		(strcmp(v, "none") != 0 && strcmp(v, "metadata") != 0 && v[0] != '/'))
+	{
+		GUC_check_errdetail("Use the absolute path of a service-account key file, \"metadata\" (the GCE metadata server) or \"none\" (a local server).");
+		return false;
+	}
+	return true;
+}
 
 static bool
 check_kafka_config(char **newval, void **extra, GucSource source)
@@ -88,6 +150,12 @@ check_topic(char **newval, void **extra, GucSource source)
 	return true;
 }
 
+static bool
+check_topic_or_empty(char **newval, void **extra, GucSource source)
+{
+	return (*newval)[0] == '\0' || check_topic(newval, extra, source);
+}
+
 const F1Endpoint *
 f1tel_endpoint_for_topic(const char *topic)
 {
@@ -142,6 +210,51 @@ f1tel_define_gucs(void)
 							"Largest message value decoded; larger ones go to f1tel.dead_letters.",
 							NULL, &f1tel_max_message_bytes, 1024 * 1024, 1024, 256 * 1024 * 1024,
 							PGC_SIGHUP, GUC_UNIT_BYTE, NULL, NULL, NULL);
+
+	DefineCustomStringVariable("f1tel.bigquery_project",
+							   "BigQuery project the sink pushes to; empty: no push to BigQuery.",
+							   NULL, &f1tel_bigquery_project, "",
+							   PGC_SIGHUP, 0, check_bq_name, NULL, NULL);
+	DefineCustomStringVariable("f1tel.bigquery_dataset",
+							   "BigQuery dataset of the driver_laps and race_control tables (created if missing).",
+							   NULL, &f1tel_bigquery_dataset, "f1tel",
+							   PGC_SIGHUP, 0, check_bq_name, NULL, NULL);
+	DefineCustomStringVariable("f1tel.bigquery_location",
+							   "Location of the dataset when the sink creates it.",
+							   NULL, &f1tel_bigquery_location, "US",
+							   PGC_SIGHUP, 0, check_bq_name, NULL, NULL);
+	DefineCustomStringVariable("f1tel.bigquery_credentials",
+							   "Service-account key file (absolute path), \"metadata\" or \"none\".",
+							   NULL, &f1tel_bigquery_credentials, "metadata",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY, check_credentials, NULL, NULL);
+	DefineCustomStringVariable("f1tel.bigquery_endpoint",
+							   "Base URL of the BigQuery REST API (set for a local server).",
+							   NULL, &f1tel_bigquery_endpoint, "https://bigquery.googleapis.com",
+							   PGC_SIGHUP, 0, check_endpoint, NULL, NULL);
+	DefineCustomIntVariable("f1tel.bigquery_batch_rows",
+							"Most rows in one insertAll request.",
+							NULL, &f1tel_bigquery_batch_rows, 500, 1, 50000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("f1tel.bigquery_batch_bytes",
+							"Most bytes in one insertAll request (BigQuery refuses more than 10 MB).",
+							NULL, &f1tel_bigquery_batch_bytes, 5 * 1024 * 1024, 1024, 9 * 1024 * 1024,
+							PGC_SIGHUP, GUC_UNIT_BYTE, NULL, NULL, NULL);
+	DefineCustomIntVariable("f1tel.bigquery_concurrency",
+							"insertAll requests in flight at once.",
+							NULL, &f1tel_bigquery_concurrency, 4, 1, 64,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("f1tel.bigquery_timeout_ms",
+							"Timeout of one BigQuery request.",
+							NULL, &f1tel_bigquery_timeout_ms, 30000, 100, 600000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomStringVariable("f1tel.enriched_topic",
+							   "Upsert topic of the enriched laps; empty: no push to Kafka.",
+							   NULL, &f1tel_enriched_topic, "f1-laps-enriched",
+							   PGC_SIGHUP, 0, check_topic_or_empty, NULL, NULL);
+	DefineCustomIntVariable("f1tel.sink_flush_interval_ms",
+							"How often the sink looks for new changes when it has none.",
+							NULL, &f1tel_sink_flush_interval_ms, 100, 10, 60000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 
 	for (int i = 0; i < F1E_COUNT; i++)
 	{

@@ -25,7 +25,23 @@ extern int	f1tel_batch_size;
 extern int	f1tel_batch_wait_ms;
 extern int	f1tel_max_message_bytes;
 
+/* The sink (reload) */
+extern char *f1tel_bigquery_project;
+extern char *f1tel_bigquery_dataset;
+extern char *f1tel_bigquery_location;
+extern char *f1tel_bigquery_credentials;
+extern char *f1tel_bigquery_endpoint;
+extern int	f1tel_bigquery_batch_rows;
+extern int	f1tel_bigquery_batch_bytes;
+extern int	f1tel_bigquery_concurrency;
+extern int	f1tel_bigquery_timeout_ms;
+extern char *f1tel_enriched_topic;
+extern int	f1tel_sink_flush_interval_ms;
+
 extern void f1tel_define_gucs(void);
+
+/* Whether the sink worker has anything to do. */
+extern bool f1tel_sink_enabled(void);
 
 /* The endpoint whose configured topic is this name, or NULL. */
 extern const F1Endpoint *f1tel_endpoint_for_topic(const char *topic);

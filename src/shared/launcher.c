@@ -4,7 +4,8 @@
  * The one static background worker f1tel registers.  It connects to no
  * database, so it never blocks DROP DATABASE, and once a second it checks
  * that f1tel.database exists and that every worker it should run is running:
- * f1tel.ingest_workers ingest workers.  A worker that stopped (an error, a
+ * f1tel.ingest_workers ingest workers, and the sink worker while
+ * f1tel.bigquery_project or f1tel.enriched_topic is set.  A worker that stopped (an error, a
  * SIGTERM from f1tel.restart_workers(), DROP DATABASE) is started again after
  * a short pause; none is started while the database does not exist.
  */
@@ -40,6 +41,7 @@ typedef struct Slot
 	const char *function;
 	const char *type;
 	int			number;
+	bool		(*enabled) (void);	/* NULL: always */
 	BackgroundWorkerHandle *handle;
 	TimestampTz next_start;
 } Slot;
@@ -149,7 +151,11 @@ f1tel_launcher_main(Datum main_arg)
 	for (int i = 0; i < f1tel_ingest_workers && nslots < MAX_WORKERS; i++)
 		slots[nslots++] = (Slot)
 	{
-		"f1tel_ingest_main", "f1tel ingest", i + 1, NULL, 0
+		"f1tel_ingest_main", "f1tel ingest", i + 1, NULL, NULL, 0
+	};
+	slots[nslots++] = (Slot)
+	{
+		"f1tel_sink_main", "f1tel sink", 1, f1tel_sink_enabled, NULL, 0
 	};
 
 	ereport(LOG, (errmsg("f1tel launcher started: %d worker(s) for database \"%s\"",
@@ -180,7 +186,8 @@ f1tel_launcher_main(Datum main_arg)
 				slot->handle = NULL;
 				slot->next_start = now + RESTART_PAUSE_MS * INT64CONST(1000);
 			}
-			if (slot->handle == NULL && exists && now >= slot->next_start)
+			if (slot->handle == NULL && exists && now >= slot->next_start &&
+				(slot->enabled == NULL || slot->enabled()))
 				start_worker(slot);
 		}
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,

@@ -4,7 +4,8 @@
  *
  * The launcher (launcher.c) is the one static worker: it connects to no
  * database and starts the others as dynamic workers once f1tel.database
- * exists: f1tel.ingest_workers ingest workers (src/ingest/worker.c).
+ * exists: f1tel.ingest_workers ingest workers (src/ingest/worker.c) and,
+ * when it has a destination, the sink worker (src/sink/worker.c).
  */
 #ifndef F1TEL_WORKER_H
 #define F1TEL_WORKER_H
@@ -13,6 +14,7 @@
 
 extern PGDLLEXPORT void f1tel_launcher_main(Datum main_arg);
 extern PGDLLEXPORT void f1tel_ingest_main(Datum main_arg);
+extern PGDLLEXPORT void f1tel_sink_main(Datum main_arg);
 
 extern void f1tel_register_launcher(void);
 

@@ -18,6 +18,8 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use HTTP::Tiny;
+use JSON::PP;
 use Time::HiRes qw(time usleep);
 
 our @EXPORT = qw(
@@ -25,6 +27,7 @@ our @EXPORT = qw(
   new_node run_feed start_feed finish_feed load_expected
   expected_counts table_counts wait_for_counts compare_with_files
   data_columns natural_key staging_tables
+  start_bigquery stop_bigquery bq_call bq_table_rows sink_conf wait_for_sinks
 );
 
 our @STAGING = qw(laps position drivers race_control sessions meetings car_data location);
@@ -107,6 +110,8 @@ f1tel.kafka_config = 'session.timeout.ms=6000, heartbeat.interval.ms=1000, recon
 max_worker_processes = 16
 # kill -9 of a worker makes the postmaster restart everything, as in production
 restart_after_crash = on
+# no sink unless a test asks for one (sink_conf)
+f1tel.enriched_topic = ''
 log_min_messages = info
 @{[ $opt{conf} // '' ]}
 EOF
@@ -262,6 +267,102 @@ sub compare_with_files
 	my $extra = $node->safe_psql('postgres',
 		"SELECT count(*) FROM (SELECT $cols FROM f1tel.$ep EXCEPT ALL SELECT $cols FROM f1tel_test.expected_$ep) d");
 	return ($missing, $extra);
+}
+
+# ---- the local BigQuery server (test/bigquery/server.py) -------------------
+
+sub start_bigquery
+{
+	my (%opt) = @_;
+	my $port = PostgreSQL::Test::Cluster::get_free_port();
+	my ($out, $err) = ('', '');
+	my $log = "$PostgreSQL::Test::Utils::tmp_check/bigquery_$port.log";
+	my @cmd = ('/usr/bin/python3', repo_root() . '/test/bigquery/server.py', '--port', $port,
+		@{ $opt{args} // [] });
+	my $h = IPC::Run::start(\@cmd, '>', \$out, '2>', $log);
+	my $deadline = time() + 30;
+	while ($out !~ /ready/ && time() < $deadline)
+	{
+		$h->pump_nb;
+		usleep(50_000);
+	}
+	BAIL_OUT("the local BigQuery server did not start: see $log") unless $out =~ /ready/;
+	note "local BigQuery server on port $port";
+	return { port => $port, h => $h, url => "http://127.0.0.1:$port", log => $log };
+}
+
+sub stop_bigquery
+{
+	my ($bq) = @_;
+	$bq->{h}->signal('TERM');
+	$bq->{h}->finish;
+}
+
+# A request to the local server; returns (status, decoded body or undef).
+sub bq_call
+{
+	my ($bq, $method, $path, $body) = @_;
+	my $res = HTTP::Tiny->new(timeout => 30)->request($method, "$bq->{url}$path",
+		defined $body
+		? { content => encode_json($body), headers => { 'Content-Type' => 'application/json' } }
+		: {});
+	my $json = eval { decode_json($res->{content}) };
+	return ($res->{status}, $json);
+}
+
+# Every row of a BigQuery table as a hash of field => string value (tabledata.list).
+sub bq_table_rows
+{
+	my ($bq, $project, $dataset, $table) = @_;
+	my ($st, $meta) = bq_call($bq, 'GET', "/bigquery/v2/projects/$project/datasets/$dataset/tables/$table");
+	die "tables.get $table: $st" unless $st == 200;
+	my @names = map { $_->{name} } @{ $meta->{schema}{fields} };
+	my @rows;
+	my $token;
+	do
+	{
+		my $q = "?maxResults=10000" . (defined $token ? "&pageToken=$token" : '');
+		my ($s, $page) = bq_call($bq, 'GET', "/bigquery/v2/projects/$project/datasets/$dataset/tables/$table/data$q");
+		die "tabledata.list $table: $s" unless $s == 200;
+		foreach my $r (@{ $page->{rows} // [] })
+		{
+			my %h;
+			@h{@names} = map { $_->{v} } @{ $r->{f} };
+			push @rows, \%h;
+		}
+		$token = $page->{pageToken};
+	} while (defined $token);
+	return \@rows;
+}
+
+# postgresql.conf lines pointing the sink at the local server
+sub sink_conf
+{
+	my ($bq, %opt) = @_;
+	return "f1tel.enriched_topic = 'f1-laps-enriched'\n"
+	  . "f1tel.bigquery_project = 'f1tel-test'\n"
+	  . "f1tel.bigquery_dataset = 'f1'\n"
+	  . "f1tel.bigquery_endpoint = '$bq->{url}'\n"
+	  . "f1tel.bigquery_credentials = '" . ($opt{credentials} // 'none') . "'\n"
+	  . "f1tel.bigquery_timeout_ms = " . ($opt{timeout_ms} // 5000) . "\n";
+}
+
+# Wait until no sink has a change queued.
+sub wait_for_sinks
+{
+	my ($node, $timeout) = @_;
+	my $deadline = time() + ($timeout // 180);
+	while (time() < $deadline)
+	{
+		my $left = $node->safe_psql('postgres',
+			'SELECT coalesce(sum(pending), 0) FROM f1tel.change_backlog');
+		my $subs = $node->safe_psql('postgres', 'SELECT count(*) FROM f1tel.change_subscribers');
+		return 1 if $left eq '0' && $subs > 0;
+		usleep(250_000);
+	}
+	diag 'sinks still have changes queued: '
+	  . $node->safe_psql('postgres', q{SELECT string_agg(subscriber || ' ' || pending, ', ') FROM f1tel.change_backlog});
+	return 0;
 }
 
 1;

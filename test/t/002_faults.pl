@@ -95,7 +95,12 @@ is(finish_feed($feed), 0, 'feed 3 delivered across the outage');
 ok(wait_clone(300000), 'after the broker outage: every row of the clone is there');
 cmp_ok($during, '<', $expected->{car_data}, 'the outage really interrupted the stream');
 
-# exactly once: each record was applied once (the counters move with the rows)
+# exactly once: every message of the topics was applied once.  The counters
+# move in the same transaction as the rows, so a batch applied twice would
+# count its messages twice.  (A producer retry across the outage can put a
+# record in the topic twice -- the mock broker does not enforce idempotence --
+# so messages are counted, not records: each topic's messages are the sum of
+# its partitions' high watermarks, all starting at offset 0.)
 $node->poll_query_until('postgres', 'SELECT sum(lag) = 0 FROM f1tel.ingest_status')
   or die 'lag did not reach 0';
 my %per_topic = (laps => 'f1_laps', position => 'f1_position', drivers => 'f1_drivers',
@@ -103,9 +108,10 @@ my %per_topic = (laps => 'f1_laps', position => 'f1_position', drivers => 'f1_dr
 	car_data => 'f1_car_data', location => 'f1_location');
 foreach my $t (sort keys %per_topic)
 {
-	is($node->safe_psql('postgres',
-		"SELECT sum(rows) FROM f1tel.ingest_status WHERE topic = '$per_topic{$t}'"),
-		3 * $expected->{$t}, "$t: each of the 3 x $expected->{$t} records applied exactly once");
+	my ($applied, $messages) = split /\|/, $node->safe_psql('postgres',
+		"SELECT sum(rows + dead_letters), sum(coalesce(high_watermark, 0)) FROM f1tel.ingest_status WHERE topic = '$per_topic{$t}'");
+	is($applied, $messages, "$t: each of the $messages messages applied exactly once");
+	cmp_ok($messages, '>=', 3 * $expected->{$t}, "$t: the topic holds the 3 x $expected->{$t} records");
 }
 is($node->safe_psql('postgres', 'SELECT count(*) FROM f1tel.dead_letters'), '0', 'no dead letters');
 is($node->safe_psql('postgres',

@@ -1,0 +1,195 @@
+/*
+ * src/enrich/10_driver_laps.sql — the definition of f1tel.driver_laps: one row
+ * per lap in f1tel.laps, joined with the driver's metadata and position.
+ *
+ * Rules a reader must know:
+ *
+ * - The join is written ONCE, in f1tel.driver_laps_compute(): the view
+ *   f1tel.driver_laps_v calls it for every lap, and the triggers of
+ *   30_triggers.sql call it for the few lap ranges a batch touched.  Change
+ *   the join there and nowhere else.
+ * - driver_laps_compute() must stay inlinable (LANGUAGE sql, STABLE, not
+ *   STRICT, no SET clause, no SECURITY DEFINER): the planner then sees the
+ *   caller's keys as index conditions, so the cost of a recomputation grows
+ *   with the number of laps recomputed, not with the size of the tables.
+ * - Every row of driver (session_key, driver_number) depends only on rows of
+ *   laps, drivers and position with that same (session_key, driver_number).
+ *   The locking protocol of 30_triggers.sql relies on this: keep it so.
+ * - f1tel.driver_laps is the table the triggers keep equal to the view (less
+ *   version and updated_at); f1tel.driver_laps_drift shows any difference and
+ *   must always be empty.
+ */
+
+-- position lookups by (session_key, driver_number, date) use the primary key of
+-- f1tel.position; the latest session is found by the start of its newest lap.
+CREATE INDEX laps_date_start_idx ON f1tel.laps (date_start, session_key);
+
+/*
+ * The join, for the laps p_lap_from..p_lap_to of one driver in one session:
+ *
+ * - driver columns from f1tel.drivers of the same (session_key, driver_number),
+ *   NULL while unknown;
+ * - lap_end = date_start + lap_duration seconds when both are known; else the
+ *   date_start of the same driver's next lap (lap_number + 1); else date_start;
+ *   else NULL.  A lap_duration that is not a finite number of seconds below
+ *   10^7 (115 days) counts as unknown, so garbage cannot make the arithmetic
+ *   fail and with it the ingest batch;
+ * - position = the position of the driver's latest f1tel.position record whose
+ *   date <= lap_end: the position held as the lap ended.  NULL when there is
+ *   none or lap_end is NULL.
+ *
+ * The lap bounds are bigint so callers can widen a range by one lap without
+ * overflow; the whole of a driver's laps is -2^31 .. 2^31-1.
+ */
+CREATE FUNCTION f1tel.driver_laps_compute(p_session_key integer,
+										  p_driver_number integer,
+										  p_lap_from bigint,
+										  p_lap_to bigint)
+RETURNS TABLE (
+	session_key			integer,
+	meeting_key			integer,
+	driver_number		integer,
+	lap_number			integer,
+	date_start			timestamptz,
+	lap_duration		double precision,
+	duration_sector_1	double precision,
+	duration_sector_2	double precision,
+	duration_sector_3	double precision,
+	i1_speed			integer,
+	i2_speed			integer,
+	st_speed			integer,
+	is_pit_out_lap		boolean,
+	lap_end				timestamptz,
+	"position"			integer,
+	name_acronym		text,
+	full_name			text,
+	team_name			text,
+	team_colour			text)
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+	SELECT l.session_key, l.meeting_key, l.driver_number, l.lap_number,
+		   l.date_start, l.lap_duration,
+		   l.duration_sector_1, l.duration_sector_2, l.duration_sector_3,
+		   l.i1_speed, l.i2_speed, l.st_speed, l.is_pit_out_lap,
+		   e.lap_end,
+		   (SELECT p.position
+			  FROM f1tel.position p
+			 WHERE p.session_key = l.session_key
+			   AND p.driver_number = l.driver_number
+			   AND p.date <= e.lap_end
+			 ORDER BY p.date DESC
+			 LIMIT 1),
+		   d.name_acronym, d.full_name, d.team_name, d.team_colour
+	  FROM f1tel.laps l
+	  LEFT JOIN f1tel.laps nx
+		ON nx.session_key = l.session_key
+	   AND nx.driver_number = l.driver_number
+	   AND nx.lap_number = l.lap_number::bigint + 1
+	  LEFT JOIN f1tel.drivers d
+		ON d.session_key = l.session_key
+	   AND d.driver_number = l.driver_number
+	 CROSS JOIN LATERAL (
+		SELECT CASE
+				 WHEN l.date_start IS NOT NULL
+				  AND l.lap_duration > -1e7 AND l.lap_duration < 1e7
+				 THEN l.date_start + make_interval(secs => l.lap_duration)
+				 ELSE coalesce(nx.date_start, l.date_start)
+			   END AS lap_end) e
+	 WHERE l.session_key = p_session_key
+	   AND l.driver_number = p_driver_number
+	   AND l.lap_number BETWEEN p_lap_from AND p_lap_to
+$$;
+
+COMMENT ON FUNCTION f1tel.driver_laps_compute(integer, integer, bigint, bigint) IS
+'The driver_laps join for laps p_lap_from..p_lap_to of one driver in one session: the single definition used by the view driver_laps_v and by the triggers.';
+
+-- The definition: what f1tel.driver_laps must contain at every commit.
+CREATE VIEW f1tel.driver_laps_v AS
+SELECT c.*
+  FROM f1tel.laps k
+ CROSS JOIN LATERAL f1tel.driver_laps_compute(k.session_key, k.driver_number,
+											  k.lap_number, k.lap_number) c;
+
+COMMENT ON VIEW f1tel.driver_laps_v IS
+'The definition of driver_laps (one row per lap, with lap_end, position and driver metadata); f1tel.driver_laps is kept equal to it by triggers.';
+
+/*
+ * The enriched laps, kept equal to driver_laps_v by the triggers of
+ * 30_triggers.sql.  version is 1 when a row is first written and goes up by
+ * one with every real change (and with a deletion), never repeating for a
+ * key, so (key, version) names one row image forever: sinks build
+ * deterministic BigQuery insertIds from it.
+ */
+CREATE TABLE f1tel.driver_laps (
+	session_key			integer NOT NULL,
+	meeting_key			integer,
+	driver_number		integer NOT NULL,
+	lap_number			integer NOT NULL,
+	date_start			timestamptz,
+	lap_duration		double precision,
+	duration_sector_1	double precision,
+	duration_sector_2	double precision,
+	duration_sector_3	double precision,
+	i1_speed			integer,
+	i2_speed			integer,
+	st_speed			integer,
+	is_pit_out_lap		boolean,
+	lap_end				timestamptz,
+	position			integer,
+	name_acronym		text,
+	full_name			text,
+	team_name			text,
+	team_colour			text,
+	version				bigint NOT NULL DEFAULT 1,
+	updated_at			timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (session_key, driver_number, lap_number)
+);
+
+-- The position trigger finds the laps a position record decides by lap_end.
+CREATE INDEX driver_laps_lap_end_idx ON f1tel.driver_laps (session_key, driver_number, lap_end);
+
+COMMENT ON TABLE f1tel.driver_laps IS
+'Enriched laps, equal to the view driver_laps_v at every commit (maintained by triggers on laps, drivers and position); version goes up by one with every real change.';
+
+/*
+ * The last version of every deleted driver_laps row, so that a lap deleted and
+ * later ingested again continues its version sequence instead of starting at
+ * 1 again (a repeated (key, version) would be taken for a duplicate by
+ * BigQuery's insertId de-duplication).  Only lap deletions write here.
+ */
+CREATE TABLE f1tel.driver_laps_deleted (
+	session_key			integer NOT NULL,
+	driver_number		integer NOT NULL,
+	lap_number			integer NOT NULL,
+	version				bigint NOT NULL,
+	deleted_at			timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (session_key, driver_number, lap_number)
+);
+
+/*
+ * The difference between driver_laps and its definition, both ways (EXCEPT
+ * ALL): always empty unless the triggers were bypassed (for example with
+ * session_replication_role = replica).  f1tel.driver_laps_refresh() repairs it.
+ * It reads both whole relations: for checks and monitoring, not for a loop.
+ */
+CREATE VIEW f1tel.driver_laps_drift AS
+SELECT 'missing'::text AS problem, m.*
+  FROM (SELECT * FROM f1tel.driver_laps_v
+		EXCEPT ALL
+		SELECT session_key, meeting_key, driver_number, lap_number, date_start,
+			   lap_duration, duration_sector_1, duration_sector_2,
+			   duration_sector_3, i1_speed, i2_speed, st_speed, is_pit_out_lap,
+			   lap_end, position, name_acronym, full_name, team_name, team_colour
+		  FROM f1tel.driver_laps) m
+UNION ALL
+SELECT 'unexpected'::text, u.*
+  FROM (SELECT session_key, meeting_key, driver_number, lap_number, date_start,
+			   lap_duration, duration_sector_1, duration_sector_2,
+			   duration_sector_3, i1_speed, i2_speed, st_speed, is_pit_out_lap,
+			   lap_end, position, name_acronym, full_name, team_name, team_colour
+		  FROM f1tel.driver_laps
+		EXCEPT ALL
+		SELECT * FROM f1tel.driver_laps_v) u;
+
+COMMENT ON VIEW f1tel.driver_laps_drift IS
+'Rows of driver_laps_v missing from driver_laps ("missing") and rows of driver_laps not in the view ("unexpected"); always empty.';

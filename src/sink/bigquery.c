@@ -1,0 +1,438 @@
+/*
+ * src/sink/bigquery.c — the BigQuery half of the sink: tables and insertAll.
+ *
+ * Tables: the dataset, driver_laps and race_control (the seed's columns plus
+ * version and the rest of f1tel's), partitioned by day and clustered by
+ * session and driver, and the views driver_laps_latest,
+ * driver_laps_latest_session and race_control_latest_session are created when
+ * missing.  BigQuery is append-only through insertAll: a changed lap is a new
+ * row version, and the views show the latest one.
+ *
+ * Push: a round of changes goes out as insertAll requests of at most
+ * f1tel.bigquery_batch_rows rows and f1tel.bigquery_batch_bytes bytes,
+ * f1tel.bigquery_concurrency at a time.  Each row's insertId is
+ * "<table>:<key>:v<version>", the same for every retry, so BigQuery drops a
+ * row it already has (after a crash before the acknowledgement, say).  A
+ * request refused as too large is split; 5xx, 408, 429, connection errors
+ * and transient reasons are retried with exponential backoff and jitter;
+ * quotaExceeded backs off for minutes; a row refused for good ("invalid") is
+ * marked dead and the others ("stopped") are sent again.
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "shared/guc.h"
+#include "sink/auth.h"
+#include "sink/bq_json.h"
+#include "sink/http.h"
+#include "sink/sink.h"
+
+static const F1BqField driver_laps_fields[] = {
+	{"session_key", "INT64", "REQUIRED"},
+	{"meeting_key", "INT64", "NULLABLE"},
+	{"driver_number", "INT64", "REQUIRED"},
+	{"lap_number", "INT64", "REQUIRED"},
+	{"date_start", "TIMESTAMP", "NULLABLE"},
+	{"lap_duration", "FLOAT64", "NULLABLE"},
+	{"duration_sector_1", "FLOAT64", "NULLABLE"},
+	{"duration_sector_2", "FLOAT64", "NULLABLE"},
+	{"duration_sector_3", "FLOAT64", "NULLABLE"},
+	{"i1_speed", "INT64", "NULLABLE"},
+	{"i2_speed", "INT64", "NULLABLE"},
+	{"st_speed", "INT64", "NULLABLE"},
+	{"is_pit_out_lap", "BOOL", "NULLABLE"},
+	{"lap_end", "TIMESTAMP", "NULLABLE"},
+	{"position", "INT64", "NULLABLE"},
+	{"name_acronym", "STRING", "NULLABLE"},
+	{"full_name", "STRING", "NULLABLE"},
+	{"team_name", "STRING", "NULLABLE"},
+	{"team_colour", "STRING", "NULLABLE"},
+	{"version", "INT64", "REQUIRED"},
+	{"updated_at", "TIMESTAMP", "NULLABLE"},
+	{"deleted", "BOOL", "NULLABLE"},	/* true: the lap was deleted in f1tel */
+};
+
+static const F1BqField race_control_fields[] = {
+	{"id", "INT64", "REQUIRED"},
+	{"session_key", "INT64", "REQUIRED"},
+	{"meeting_key", "INT64", "NULLABLE"},
+	{"date", "TIMESTAMP", "NULLABLE"},
+	{"driver_number", "INT64", "NULLABLE"},
+	{"lap_number", "INT64", "NULLABLE"},
+	{"sector", "INT64", "NULLABLE"},
+	{"category", "STRING", "NULLABLE"},
+	{"flag", "STRING", "NULLABLE"},
+	{"scope", "STRING", "NULLABLE"},
+	{"message", "STRING", "NULLABLE"},
+};
+
+static bool tables_ready;
+
+static char *
+api_url(const char *fmt,...) pg_attribute_printf(1, 2);
+
+static char *
+api_url(const char *fmt,...)
+{
+	StringInfoData s;
+	va_list		ap;
+
+	initStringInfo(&s);
+	appendStringInfo(&s, "%s/bigquery/v2/projects/%s/", f1tel_bigquery_endpoint, f1tel_bigquery_project);
+	for (;;)
+	{
+		int			needed;
+
+		va_start(ap, fmt);
+		needed = appendStringInfoVA(&s, fmt, ap);
+		va_end(ap);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&s, needed);
+	}
+	return s.data;
+}
+
+/* One synchronous request with auth; a 401 refreshes the token once. */
+static void
+call(F1HttpRequest *req, char **error)
+{
+	for (int attempt = 0; attempt < 2; attempt++)
+	{
+		bool		ok;
+
+		req->bearer = f1_auth_token(attempt > 0, error, &ok);
+		if (!ok)
+		{
+			req->status = -1;
+			return;
+		}
+		f1_http_run_one(req, f1tel_bigquery_timeout_ms);
+		if (req->status != 401)
+			return;
+	}
+}
+
+/* GET path; if 404, POST body to create_path.  false (and *error) on failure. */
+static bool
+ensure(const char *what, char *get_url, char *create_url, char *body, char **error)
+{
+	F1HttpRequest req;
+	char		msg[512];
+
+	memset(&req, 0, sizeof(req));
+	req.method = "GET";
+	req.url = get_url;
+	call(&req, error);
+	if (req.status == -1)
+		return false;
+	if (req.status == 200)
+		return true;
+	if (req.status != 404)
+	{
+		f1_bq_classify(req.status, req.response.data, req.response.len, msg, sizeof(msg));
+		*error = psprintf("BigQuery: reading %s failed (HTTP %ld): %s", what,
+						  req.status, req.status ? msg : req.error);
+		return false;
+	}
+	memset(&req, 0, sizeof(req));
+	req.method = "POST";
+	req.url = create_url;
+	req.body = body;
+	req.body_len = strlen(body);
+	call(&req, error);
+	if (req.status == -1)
+		return false;
+	if (req.status == 200 || req.status == 409)	/* 409: created meanwhile */
+	{
+		ereport(LOG, (errmsg("f1tel sink: created BigQuery %s", what)));
+		return true;
+	}
+	f1_bq_classify(req.status, req.response.data, req.response.len, msg, sizeof(msg));
+	*error = psprintf("BigQuery: creating %s failed (HTTP %ld): %s", what,
+					  req.status, req.status ? msg : req.error);
+	return false;
+}
+
+static char *
+view_query(const char *view)
+{
+	const char *p = f1tel_bigquery_project;
+	const char *d = f1tel_bigquery_dataset;
+	const char *latest_session =
+		"(SELECT session_key FROM `%s.%s.driver_laps` ORDER BY date_start DESC LIMIT 1)";
+	char	   *ls = psprintf(latest_session, p, d);
+
+	if (strcmp(view, "driver_laps_latest") == 0)
+		return psprintf("SELECT * FROM `%s.%s.driver_laps` WHERE TRUE "
+						"QUALIFY ROW_NUMBER() OVER (PARTITION BY session_key, driver_number, lap_number "
+						"ORDER BY version DESC) = 1", p, d);
+	if (strcmp(view, "driver_laps_latest_session") == 0)
+		return psprintf("SELECT * FROM `%s.%s.driver_laps_latest` WHERE session_key = %s", p, d, ls);
+	return psprintf("SELECT * FROM `%s.%s.race_control` WHERE session_key = %s", p, d, ls);
+}
+
+bool
+f1_bq_prepare(char **error)
+{
+	static const char *const cluster[] = {"session_key", "driver_number"};
+	static const char *const views[] = {
+		"driver_laps_latest", "driver_laps_latest_session", "race_control_latest_session"
+	};
+	const char *p = f1tel_bigquery_project;
+	const char *d = f1tel_bigquery_dataset;
+
+	if (tables_ready)
+		return true;
+	if (!ensure(psprintf("dataset %s:%s", p, d), api_url("datasets/%s", d),
+				api_url("datasets"), f1_bq_dataset_body(p, d, f1tel_bigquery_location), error))
+		return false;
+	if (!ensure(psprintf("table %s.driver_laps", d), api_url("datasets/%s/tables/driver_laps", d),
+				api_url("datasets/%s/tables", d),
+				f1_bq_table_body(p, d, "driver_laps", driver_laps_fields, lengthof(driver_laps_fields),
+								 "date_start", cluster, 2), error))
+		return false;
+	if (!ensure(psprintf("table %s.race_control", d), api_url("datasets/%s/tables/race_control", d),
+				api_url("datasets/%s/tables", d),
+				f1_bq_table_body(p, d, "race_control", race_control_fields, lengthof(race_control_fields),
+								 "date", cluster, 1), error))
+		return false;
+	for (int i = 0; i < (int) lengthof(views); i++)
+		if (!ensure(psprintf("view %s.%s", d, views[i]), api_url("datasets/%s/tables/%s", d, views[i]),
+					api_url("datasets/%s/tables", d),
+					f1_bq_view_body(p, d, views[i], view_query(views[i])), error))
+			return false;
+	tables_ready = true;
+	return true;
+}
+
+void
+f1_bq_forget_tables(void)
+{
+	tables_ready = false;
+}
+
+/* ---- pushing a round ---------------------------------------------------- */
+
+typedef struct Req
+{
+	const char *table;
+	int		   *idx;			/* indexes into the round's changes */
+	int			n;
+	char	   *body;
+	size_t		len;
+} Req;
+
+/* Cut the pending rows of one table into requests within the limits. */
+static int
+plan_requests(F1SinkChange *ch, int n, const char *table, int cap, Req *out, int max_out)
+{
+	int			nreq = 0;
+	int			i = 0;
+
+	while (i < n && nreq < max_out)
+	{
+		size_t		bytes = 256;
+		Req		   *r = &out[nreq];
+
+		r->table = table;
+		r->idx = palloc(cap * sizeof(int));
+		r->n = 0;
+		for (; i < n && r->n < cap; i++)
+		{
+			F1BqRow		row = {ch[i].insert_id, ch[i].row, ch[i].rowlen};
+			size_t		cost;
+
+			if (ch[i].state != F1_CHANGE_PENDING || strcmp(ch[i].table, table) != 0)
+				continue;
+			cost = f1_bq_row_overhead(&row);
+			if (r->n > 0 && bytes + cost > (size_t) f1tel_bigquery_batch_bytes)
+				break;
+			bytes += cost;
+			r->idx[r->n++] = i;
+		}
+		if (r->n > 0)
+			nreq++;
+	}
+	return nreq;
+}
+
+static void
+build_body(Req *r, F1SinkChange *ch)
+{
+	F1BqRow    *rows = palloc(r->n * sizeof(F1BqRow));
+	char	   *body;
+
+	for (int k = 0; k < r->n; k++)
+	{
+		F1SinkChange *c = &ch[r->idx[k]];
+
+		rows[k].insert_id = c->insert_id;
+		rows[k].json = c->row;
+		rows[k].json_len = c->rowlen;
+	}
+	body = f1_bq_insertall_body(rows, r->n, &r->len);
+	if (body == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	r->body = pnstrdup(body, r->len);
+	free(body);
+	pfree(rows);
+}
+
+bool
+f1_bq_push(F1SinkChange *ch, int n, F1SinkStats *stats, char **error)
+{
+	static uint64_t rng = 0;
+	int			attempt = 0;
+	int			cap = f1tel_bigquery_batch_rows;	/* halved when "too large" */
+
+	*error = NULL;
+	if (rng == 0)				/* workers must not back off in step */
+		rng = (uint64_t) GetCurrentTimestamp() ^ ((uint64_t) MyProcPid << 32);
+	if (!f1_bq_prepare(error))
+		return false;
+
+	for (;;)
+	{
+		int			maxreq = n + 2;
+		Req		   *reqs = palloc0(maxreq * sizeof(Req));
+		F1HttpRequest *http;
+		int			nreq = 0;
+		bool		ok;
+		const char *bearer;
+		int64		wait_ms = 0;
+		bool		auth_failed = false;
+		bool		pending = false;
+
+		for (int i = 0; i < n; i++)
+			pending |= ch[i].state == F1_CHANGE_PENDING;
+		if (!pending)
+			return true;
+
+		nreq += plan_requests(ch, n, "driver_laps", cap, reqs + nreq, maxreq - nreq);
+		nreq += plan_requests(ch, n, "race_control", cap, reqs + nreq, maxreq - nreq);
+		bearer = f1_auth_token(false, error, &ok);
+		if (!ok)
+			return false;
+		http = palloc0(nreq * sizeof(F1HttpRequest));
+		for (int r = 0; r < nreq; r++)
+		{
+			build_body(&reqs[r], ch);
+			http[r].method = "POST";
+			http[r].url = api_url("datasets/%s/tables/%s/insertAll", f1tel_bigquery_dataset, reqs[r].table);
+			http[r].body = reqs[r].body;
+			http[r].body_len = reqs[r].len;
+			http[r].bearer = bearer;
+		}
+		f1_http_run(http, nreq, f1tel_bigquery_concurrency, f1tel_bigquery_timeout_ms);
+		stats->requests += nreq;
+
+		for (int r = 0; r < nreq; r++)
+		{
+			Req		   *q = &reqs[r];
+			F1HttpRequest *h = &http[r];
+			char		msg[512];
+			F1BqVerdict v = h->status == 200 ? F1BQ_OK :
+				f1_bq_classify(h->status, h->response.data, h->response.len, msg, sizeof(msg));
+
+			if (v == F1BQ_OK)
+			{
+				F1BqRowResult *res = palloc(q->n * sizeof(F1BqRowResult));
+				char		errbuf[256];
+
+				if (f1_bq_parse_insertall_response(h->response.data, h->response.len, q->n,
+												   res, errbuf, sizeof(errbuf)) < 0)
+				{
+					*error = psprintf("BigQuery: unreadable insertAll answer: %s", errbuf);
+					wait_ms = Max(wait_ms, 1000);
+					continue;
+				}
+				for (int k = 0; k < q->n; k++)
+				{
+					F1SinkChange *c = &ch[q->idx[k]];
+
+					switch (res[k].status)
+					{
+						case F1BQ_ROW_OK:
+							c->state = F1_CHANGE_DONE;
+							stats->rows++;
+							break;
+						case F1BQ_ROW_INVALID:
+							c->state = F1_CHANGE_DEAD;
+							c->reason = pstrdup(res[k].reason);
+							break;
+						case F1BQ_ROW_STOPPED:
+							break;	/* sent again at once */
+						case F1BQ_ROW_RETRY:
+							wait_ms = Max(wait_ms, 200);
+							break;
+					}
+				}
+				continue;
+			}
+			if (h->status != 0)
+				*error = psprintf("BigQuery insertAll into %s: HTTP %ld: %s", q->table, h->status, msg);
+			else
+				*error = psprintf("BigQuery insertAll into %s: %s", q->table, h->error);
+			switch (v)
+			{
+				case F1BQ_TOO_LARGE:
+					if (q->n == 1)
+					{
+						ch[q->idx[0]].state = F1_CHANGE_DEAD;
+						ch[q->idx[0]].reason = psprintf("row too large for insertAll: %s", msg);
+					}
+					else
+					{
+						/* split: halve the requests of the next pass */
+						cap = Max(1, Min(cap, q->n / 2));
+						stats->splits++;
+					}
+					break;
+				case F1BQ_AUTH:
+					auth_failed = true;
+					break;
+				case F1BQ_NOT_FOUND:
+					f1_bq_forget_tables();
+					wait_ms = Max(wait_ms, 2000);
+					break;
+				case F1BQ_QUOTA:
+					wait_ms = Max(wait_ms, 60000);
+					break;
+				case F1BQ_RETRY:
+				case F1BQ_FATAL:
+				default:
+					wait_ms = Max(wait_ms, 1);
+					break;
+			}
+		}
+		if (auth_failed)
+		{
+			(void) f1_auth_token(true, error, &ok);
+			if (!ok)
+				return false;
+		}
+		if (wait_ms > 0)
+		{
+			int64		backoff = f1_backoff_ms(attempt++, 200, 30000, &rng);
+
+			stats->retries++;
+			if (attempt > 8)
+				return false;	/* give up this round; the changes stay queued */
+			wait_ms = Max(wait_ms, backoff);
+			ereport(LOG,
+					(errmsg("f1tel sink: %s; retrying in %ld ms", *error ? *error : "retry", (long) wait_ms)));
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 (long) wait_ms, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+			if (!f1_bq_prepare(error))
+				return false;
+		}
+	}
+}

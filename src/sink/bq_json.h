@@ -1,0 +1,212 @@
+/*
+ * src/sink/bq_json.h — BigQuery REST v2 request bodies, responses and error
+ * classes for the sink, in plain C.
+ *
+ * The sink pushes rows with tabledata.insertAll and creates its datasets,
+ * tables and views with datasets.insert / tables.insert.  This file builds
+ * those request bodies, reads insertAll's per-row answer, sorts a refused
+ * request into what the worker should do about it (retry, back off for
+ * minutes, split the batch, refresh the token, create the table, give up),
+ * and computes retry delays.  Facts: ../shared/notes/bigquery.md (from the
+ * repository root); field names: Google's discovery document for BigQuery v2
+ * (test/unit/test_sink.c checks every body against it).
+ *
+ * Rules a reader must know:
+ *  - No PostgreSQL headers and no PostgreSQL calls: unit-tested outside the
+ *    server (test/unit/test_sink.c) and compiled into the extension as well.
+ *    Only standard and json-c headers are used (in bq_json.c only).
+ *  - Memory comes from malloc: every char * returned is the caller's to
+ *    free(); NULL means out of memory or a bad argument.
+ *  - Messages are one line, NUL-terminated, truncated to their buffer, with
+ *    control characters replaced; they hold BigQuery's own text (which may
+ *    quote a row's value) but never a credential.  Buffers may be NULL.
+ *  - Thread-safe: no global state (f1_backoff_ms() keeps its state in the
+ *    caller's rng_state).
+ */
+#ifndef F1TEL_SINK_BQ_JSON_H
+#define F1TEL_SINK_BQ_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* BigQuery's limits for one insertAll request (the notes' "Limits"). */
+#define F1BQ_MAX_REQUEST_BYTES	10485760	/* 10 MB: HTTP body */
+#define F1BQ_MAX_REQUEST_ROWS	50000
+#define F1BQ_GOOD_REQUEST_ROWS	500 /* Google's recommendation */
+#define F1BQ_MAX_INSERT_ID		128 /* characters */
+
+/* ---- tabledata.insertAll --------------------------------------------------- */
+
+/*
+ * One row to insert.  json is the row's JSON object text, made by the caller
+ * (it is copied into the body as is: it must be one JSON object, in UTF-8;
+ * TIMESTAMPs as "YYYY-MM-DD HH:MM:SS[.ffffff]" UTC, INT64 beyond 2^53 and
+ * NUMERIC as strings).  insert_id is BigQuery's best-effort de-duplication
+ * key (at most F1BQ_MAX_INSERT_ID characters; deterministic, so that a
+ * re-sent row is recognised); NULL sends none.
+ */
+typedef struct F1BqRow
+{
+	const char *insert_id;
+	const char *json;
+	size_t		json_len;
+} F1BqRow;
+
+/*
+ * The insertAll request body for n rows:
+ * {"kind":"bigquery#tableDataInsertAllRequest","skipInvalidRows":false,
+ *  "ignoreUnknownValues":false,"rows":[{"insertId":"...","json":{...}},...]}
+ * With skipInvalidRows false, one invalid row makes BigQuery insert none:
+ * the others come back "stopped" and are re-sent.  Malloc'd and
+ * NUL-terminated; *len_out (may be NULL) gets its length.  NULL when out of
+ * memory, n < 0, or a row's json is NULL, empty or does not start with '{'.
+ * The length is exactly
+ *     f1_bq_insertall_envelope() + sum of f1_bq_row_overhead(row) - (n > 0)
+ * (each row's overhead counts one separating comma, which the first row
+ * does not have), so a caller adding overheads to the envelope stays at or
+ * above the real size.
+ */
+extern char *f1_bq_insertall_body(const F1BqRow *rows, int n, size_t *len_out);
+
+/* Bytes a row adds to the body: its {"insertId":...,"json":...} and a comma. */
+extern size_t f1_bq_row_overhead(const F1BqRow *row);
+
+/* Bytes of the body around the rows (the body of zero rows). */
+extern size_t f1_bq_insertall_envelope(void);
+
+/*
+ * What became of one row of an insertAll request that was answered 200.
+ * INVALID rows will never be accepted as they are (dead-letter them);
+ * STOPPED rows were valid but not inserted because another row was invalid
+ * (re-send them without the invalid ones); RETRY rows failed for a transient
+ * reason (re-send them after a back-off).
+ */
+typedef enum F1BqRowStatus
+{
+	F1BQ_ROW_OK,
+	F1BQ_ROW_INVALID,
+	F1BQ_ROW_STOPPED,
+	F1BQ_ROW_RETRY
+} F1BqRowStatus;
+
+typedef struct F1BqRowResult
+{
+	F1BqRowStatus status;
+	char		reason[256];	/* "" when OK; else e.g. "invalid: lap: no such field." */
+} F1BqRowResult;
+
+/*
+ * Read the body of an insertAll request's 200 answer for nrows rows into
+ * results[0 .. nrows-1].  No "insertErrors": every row OK.  Each
+ * insertErrors[] entry {"index", "errors": [{"reason", "location",
+ * "message"}]} sets its row: any reason "invalid" makes it INVALID, else an
+ * unknown or missing reason (accessDenied, ...; an entry with no errors)
+ * INVALID too, else any transient one (backendError, internalError,
+ * badGateway, rateLimitExceeded, timeout) RETRY, else ("stopped") STOPPED;
+ * two entries for one row: the worse one counts.  The reason text is
+ * "<reason>: <location>: <message>" of the error that decided, without the
+ * parts that are missing.
+ * Returns how many rows are not OK, or -1 (errbuf says why) when the body is
+ * not such an answer or names a row outside 0 .. nrows-1; results are then
+ * undefined.
+ */
+extern int	f1_bq_parse_insertall_response(const char *body, size_t len, int nrows,
+										   F1BqRowResult *results,
+										   char *errbuf, size_t errlen);
+
+/* ---- refused requests -------------------------------------------------------- */
+
+/*
+ * What to do about an HTTP answer (any method).
+ *   OK         2xx: done (an insertAll's rows still need the parse above).
+ *   RETRY      transient: back off (f1_backoff_ms) and send it again.
+ *   QUOTA      quotaExceeded: back off for minutes.
+ *   TOO_LARGE  the body is over BigQuery's limit: split the batch.
+ *   AUTH       401: refresh the access token, then send it again.
+ *   NOT_FOUND  404: a table just created can answer 404 for a while, so
+ *              retry a few times before creating the dataset or table.
+ *   FATAL      will fail again as sent (invalid, accessDenied, duplicate,
+ *              billing, ...): stop and report.
+ */
+typedef enum F1BqVerdict
+{
+	F1BQ_OK,
+	F1BQ_RETRY,
+	F1BQ_QUOTA,
+	F1BQ_TOO_LARGE,
+	F1BQ_AUTH,
+	F1BQ_NOT_FOUND,
+	F1BQ_FATAL
+} F1BqVerdict;
+
+/*
+ * Classify an answer by its HTTP status (0: no answer at all, a connection
+ * error or timeout from curl: RETRY) and its body, Google's error envelope
+ * {"error": {"code", "message", "errors": [{"reason", "message"}], "status"}}
+ * or anything else (an HTML page from Google's front end, a proxy's text).
+ * The rules, first match wins: 0 RETRY; 2xx OK; 401 AUTH; 413, or a message
+ * "Request payload size exceeds the limit", TOO_LARGE; reason quotaExceeded
+ * QUOTA; reasons backendError, internalError, badGateway, rateLimitExceeded,
+ * timeout RETRY; 404 NOT_FOUND; 408, 429, 5xx RETRY; anything else FATAL.
+ * message (may be NULL) gets a one-line description for the log:
+ * "HTTP 404 notFound: Not found: Table p:d.t", or for a body that is not
+ * JSON the status and a short excerpt of its text with HTML tags removed.
+ */
+extern F1BqVerdict f1_bq_classify(long http_status, const char *body, size_t len,
+								  char *message, size_t msglen);
+
+/* "OK", "RETRY", ... for messages */
+extern const char *f1_bq_verdict_name(F1BqVerdict v);
+
+/*
+ * Exponential back-off with full jitter: a delay in milliseconds drawn
+ * uniformly from [0, min(cap_ms, base_ms * 2^attempt)] (attempt counts
+ * from 0; negative values count as 0).  The random numbers come from a
+ * xorshift64* generator whose state the caller keeps in *rng_state (seed it
+ * with anything, e.g. time ^ pid; 0 is replaced by a fixed seed), so a given
+ * state always gives the same delays.
+ */
+extern int64_t f1_backoff_ms(int attempt, int64_t base_ms, int64_t cap_ms,
+							 uint64_t *rng_state);
+
+/* ---- datasets.insert / tables.insert ------------------------------------------ */
+
+/* One column of a table: name, type ("TIMESTAMP", "INT64", ...), mode
+ * ("REQUIRED", "NULLABLE", "REPEATED"; NULL sends none: NULLABLE). */
+typedef struct F1BqField
+{
+	const char *name;
+	const char *type;
+	const char *mode;
+} F1BqField;
+
+/*
+ * {"datasetReference":{"projectId":project,"datasetId":dataset},
+ *  "location":location} (no location when it is NULL: BigQuery's default,
+ * US).  Malloc'd; NULL when out of memory or project/dataset is NULL.
+ */
+extern char *f1_bq_dataset_body(const char *project, const char *dataset,
+								const char *location);
+
+/*
+ * {"tableReference":{...},"schema":{"fields":[{"name","type","mode"},...]},
+ *  "timePartitioning":{"type":"DAY","field":partition_field},
+ *  "clustering":{"fields":[...]}}: timePartitioning only with a
+ * partition_field (a TIMESTAMP or DATE column), clustering only with
+ * ncluster > 0 (BigQuery allows up to 4).  Malloc'd; NULL when out of
+ * memory or an argument is missing (a NULL name or type, nfields < 1).
+ */
+extern char *f1_bq_table_body(const char *project, const char *dataset, const char *table,
+							  const F1BqField *fields, int nfields,
+							  const char *partition_field,
+							  const char *const *cluster_fields, int ncluster);
+
+/*
+ * {"tableReference":{...},"view":{"query":query,"useLegacySql":false}}.
+ * Malloc'd; NULL when out of memory or an argument is NULL.
+ */
+extern char *f1_bq_view_body(const char *project, const char *dataset, const char *view,
+							 const char *query);
+
+#endif							/* F1TEL_SINK_BQ_JSON_H */

@@ -1,0 +1,200 @@
+/*
+ * src/sink/http.c — libcurl multi-interface rounds for the sink worker.
+ *
+ * Every curl_easy_setopt() result is checked: a failed option is an error,
+ * never a silent default.  Calls into libcurl that may start its resolver
+ * thread (curl_multi_perform, curl_multi_poll) run with all signals blocked
+ * (see http.h).  Nothing here logs request bodies or tokens.
+ */
+#include "postgres.h"
+
+#include <signal.h>
+#include <pthread.h>
+#include <curl/curl.h>
+
+#include "miscadmin.h"
+
+#include "sink/http.h"
+
+StaticAssertDecl(LIBCURL_VERSION_NUM >= 0x074200, "f1tel needs libcurl 7.66 or later (curl_multi_poll)");
+
+static CURLM *multi;
+
+#define SETOPT(h, opt, val) \
+	do { \
+		CURLcode	rc_ = curl_easy_setopt((h), (opt), (val)); \
+		if (rc_ != CURLE_OK) \
+			ereport(ERROR, \
+					(errcode(ERRCODE_INTERNAL_ERROR), \
+					 errmsg("f1tel sink: curl_easy_setopt(%s) failed: %s", \
+							#opt, curl_easy_strerror(rc_)))); \
+	} while (0)
+
+void
+f1_http_init(void)
+{
+	CURLcode	rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+
+	if (rc != CURLE_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("f1tel sink: curl_global_init failed: %s", curl_easy_strerror(rc))));
+	multi = curl_multi_init();
+	if (multi == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("f1tel sink: curl_multi_init failed")));
+}
+
+void
+f1_http_cleanup(void)
+{
+	if (multi != NULL)
+		curl_multi_cleanup(multi);
+	multi = NULL;
+	curl_global_cleanup();
+}
+
+static size_t
+write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	F1HttpRequest *req = userdata;
+	size_t		n = size * nmemb;
+
+	/* bound what one answer may cost us */
+	if (req->response.len + n > 64 * 1024 * 1024)
+		return 0;
+	appendBinaryStringInfo(&req->response, ptr, n);
+	return n;
+}
+
+typedef struct Transfer
+{
+	CURL	   *easy;
+	struct curl_slist *headers;
+	F1HttpRequest *req;
+} Transfer;
+
+static void
+setup(Transfer *t, F1HttpRequest *req, long timeout_ms)
+{
+	CURL	   *h = curl_easy_init();
+	char	   *hdr;
+
+	if (h == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("f1tel sink: curl_easy_init failed")));
+	t->easy = h;
+	t->req = req;
+	t->headers = NULL;
+	req->status = 0;
+	req->error[0] = '\0';
+	initStringInfo(&req->response);
+
+	SETOPT(h, CURLOPT_URL, req->url);
+	SETOPT(h, CURLOPT_NOSIGNAL, 1L);
+	SETOPT(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+	SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, Min(timeout_ms, 10000L));
+	SETOPT(h, CURLOPT_WRITEFUNCTION, write_cb);
+	SETOPT(h, CURLOPT_WRITEDATA, req);
+	SETOPT(h, CURLOPT_ERRORBUFFER, req->error);
+	SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	SETOPT(h, CURLOPT_ACCEPT_ENCODING, "");
+	SETOPT(h, CURLOPT_USERAGENT, "f1tel/0.1");
+	SETOPT(h, CURLOPT_CUSTOMREQUEST, req->method);
+	if (req->body != NULL)
+	{
+		SETOPT(h, CURLOPT_POSTFIELDS, req->body);
+		SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_len);
+		hdr = psprintf("Content-Type: %s", req->content_type ? req->content_type : "application/json");
+		t->headers = curl_slist_append(t->headers, hdr);
+	}
+	else if (strcmp(req->method, "POST") == 0)
+	{
+		SETOPT(h, CURLOPT_POSTFIELDS, "");
+		SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) 0);
+	}
+	if (req->bearer != NULL)
+		t->headers = curl_slist_append(t->headers, psprintf("Authorization: Bearer %s", req->bearer));
+	if (req->extra_header != NULL)
+		t->headers = curl_slist_append(t->headers, req->extra_header);
+	t->headers = curl_slist_append(t->headers, "Expect:");
+	SETOPT(h, CURLOPT_HTTPHEADER, t->headers);
+}
+
+static void
+finish(Transfer *t, CURLcode result)
+{
+	if (result == CURLE_OK)
+		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->req->status);
+	else
+	{
+		t->req->status = 0;
+		if (t->req->error[0] == '\0')
+			strlcpy(t->req->error, curl_easy_strerror(result), sizeof(t->req->error));
+	}
+	curl_multi_remove_handle(multi, t->easy);
+	curl_easy_cleanup(t->easy);
+	curl_slist_free_all(t->headers);
+	t->easy = NULL;
+}
+
+void
+f1_http_run(F1HttpRequest *reqs, int n, int concurrency, long timeout_ms)
+{
+	Transfer   *ts = palloc0(Max(n, 1) * sizeof(Transfer));
+	int			next = 0;
+	int			running = 0;
+	int			done = 0;
+	sigset_t	all,
+				old;
+
+	sigfillset(&all);
+	while (done < n)
+	{
+		int			still;
+		CURLMsg    *msg;
+		int			left;
+
+		while (next < n && running < concurrency)
+		{
+			setup(&ts[next], &reqs[next], timeout_ms);
+			curl_multi_add_handle(multi, ts[next].easy);
+			next++;
+			running++;
+		}
+
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		curl_multi_perform(multi, &still);
+		curl_multi_poll(multi, NULL, 0, 100, NULL);
+		curl_multi_perform(multi, &still);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+		while ((msg = curl_multi_info_read(multi, &left)) != NULL)
+		{
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			for (int i = 0; i < next; i++)
+				if (ts[i].easy == msg->easy_handle)
+				{
+					finish(&ts[i], msg->data.result);
+					running--;
+					done++;
+					break;
+				}
+		}
+
+		/* SIGTERM: drop the round (the changes stay queued), then die */
+		if (ProcDiePending)
+		{
+			for (int i = 0; i < next; i++)
+				if (ts[i].easy != NULL)
+					finish(&ts[i], CURLE_ABORTED_BY_CALLBACK);
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+	pfree(ts);
+}
+
+void
+f1_http_run_one(F1HttpRequest *req, long timeout_ms)
+{
+	f1_http_run(req, 1, 1, timeout_ms);
+}

@@ -1,0 +1,413 @@
+/*
+ * src/sink/worker.c — the sink background worker: the change feed to BigQuery
+ * and to the upsert topic.
+ *
+ * Started by the launcher when f1tel.bigquery_project or f1tel.enriched_topic
+ * is set.  It reads f1tel's change feed (src/enrich/20_changes.sql) as two
+ * subscribers, "bigquery" and "kafka", each in rounds (sink.h): read a round
+ * of changes in one transaction, push them with no transaction open, then
+ * in a second transaction acknowledge what the destination confirmed, store
+ * what it refused for good in f1tel.sink_dead_letters, and update
+ * f1tel.sink_status.  A crash or a failed request between the two leaves the
+ * changes queued: they are sent again, and de-duplicated by the destination
+ * (BigQuery's insertId, the topic's key), so no row is lost or stored twice.
+ *
+ * The loop follows worker_spi as the ingest worker does: SIGHUP reloads,
+ * SIGTERM dies (also in the middle of a round of HTTP requests), the waits
+ * use WL_EXIT_ON_PM_DEATH, a memory context is reset every pass, no lock is
+ * held between transactions, DROP DATABASE makes it leave.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lmgr.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "shared/guc.h"
+#include "shared/worker.h"
+#include "sink/auth.h"
+#include "sink/http.h"
+#include "sink/sink.h"
+
+#define ROUND_SIZE 5000
+
+typedef bool (*PushFn) (F1SinkChange *ch, int n, F1SinkStats *stats, char **error);
+
+typedef struct Sink
+{
+	const char *name;			/* subscriber name */
+	PushFn		push;
+	bool		subscribed;
+	int			failures;		/* consecutive failed rounds */
+	TimestampTz next_try;
+	char	   *last_logged;	/* the last error logged, to log changes only */
+} Sink;
+
+static Sink sinks[] = {
+	{"bigquery", f1_bq_push},
+	{"kafka", f1_topic_push},
+};
+
+static SPIPlanPtr read_plan;
+static SPIPlanPtr ack_plan;
+static SPIPlanPtr dead_plan;
+static SPIPlanPtr status_plan;
+
+static SPIPlanPtr
+keep(const char *sql, int nargs, Oid *types)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
+
+	if (plan == NULL)
+		elog(ERROR, "f1tel sink: could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+	SPI_keepplan(plan);
+	return plan;
+}
+
+/* Start a transaction with SPI; false (and nothing open) if the extension is not usable. */
+static bool
+begin(const char *activity)
+{
+	Oid			extoid;
+	LOCKTAG		tag;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, activity);
+	extoid = get_extension_oid("f1tel", true);
+	if (OidIsValid(extoid))
+	{
+		SET_LOCKTAG_OBJECT(tag, MyDatabaseId, ExtensionRelationId, extoid, 0);
+		if (LockAcquire(&tag, AccessShareLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
+		{
+			AcceptInvalidationMessages();
+			if (OidIsValid(get_extension_oid("f1tel", true)))
+				return true;
+		}
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+	AbortCurrentTransaction();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return false;
+}
+
+static void
+commit(void)
+{
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+static char *
+getstr(HeapTuple tup, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+/* Read a round for one subscriber (subscribing first if needed). */
+static int
+read_round(Sink *sink, F1SinkChange **out)
+{
+	Datum		values[2];
+	int			n;
+	F1SinkChange *ch;
+	MemoryContext outer = CurrentMemoryContext;
+
+	if (!begin("f1tel sink: reading changes"))
+		return -1;
+	if (!sink->subscribed)
+	{
+		Oid			types[1] = {TEXTOID};
+		Datum		v[1] = {CStringGetTextDatum(sink->name)};
+
+		if (SPI_execute_with_args("SELECT f1tel.subscribe($1)", 1, types, v, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "f1tel sink: subscribe failed");
+		sink->subscribed = true;
+	}
+	if (read_plan == NULL)
+	{
+		Oid			types[2] = {TEXTOID, INT4OID};
+
+		/* a deleted lap is its last image with "deleted": true */
+		read_plan = keep("SELECT change_id, table_name, version,"
+						 " CASE WHEN op = 'delete' THEN (row_data || '{\"deleted\": true}')::text ELSE row_data::text END,"
+						 " CASE table_name WHEN 'driver_laps' THEN format('driver_laps:%s:%s:%s:v%s',"
+						 "   row_data->>'session_key', row_data->>'driver_number', row_data->>'lap_number', version)"
+						 "  ELSE 'race_control:' || md5((row_data - 'id')::text) END,"
+						 " CASE table_name WHEN 'driver_laps' THEN jsonb_build_object("
+						 "   'session_key', row_data->'session_key', 'driver_number', row_data->'driver_number',"
+						 "   'lap_number', row_data->'lap_number')::text END,"
+						 " op = 'delete'"
+						 " FROM f1tel.read_changes($1, $2)", 2, types);
+	}
+	values[0] = CStringGetTextDatum(sink->name);
+	values[1] = Int32GetDatum(ROUND_SIZE);
+	if (SPI_execute_plan(read_plan, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "f1tel sink: read_changes failed");
+	n = (int) SPI_processed;
+	ch = MemoryContextAllocZero(outer, Max(n, 1) * sizeof(F1SinkChange));
+	for (int i = 0; i < n; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+		MemoryContext old = MemoryContextSwitchTo(outer);
+
+		ch[i].change_id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+		ch[i].table = getstr(t, d, 2);
+		ch[i].version = DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
+		ch[i].row = getstr(t, d, 4);
+		ch[i].rowlen = strlen(ch[i].row);
+		ch[i].insert_id = getstr(t, d, 5);
+		ch[i].key = getstr(t, d, 6);
+		ch[i].deleted = DatumGetBool(SPI_getbinval(t, d, 7, &isnull));
+		ch[i].state = F1_CHANGE_PENDING;
+		MemoryContextSwitchTo(old);
+	}
+	commit();
+	*out = ch;
+	return n;
+}
+
+/* Acknowledge the round's settled changes, store refusals, update the status. */
+static void
+settle_round(Sink *sink, F1SinkChange *ch, int n, F1SinkStats *stats, const char *error)
+{
+	Datum	   *ids = palloc(Max(n, 1) * sizeof(Datum));
+	Datum	   *dtables = palloc(Max(n, 1) * sizeof(Datum));
+	Datum	   *dids = palloc(Max(n, 1) * sizeof(Datum));
+	Datum	   *dversions = palloc(Max(n, 1) * sizeof(Datum));
+	Datum	   *drows = palloc(Max(n, 1) * sizeof(Datum));
+	Datum	   *dreasons = palloc(Max(n, 1) * sizeof(Datum));
+	int			nack = 0;
+	int			ndead = 0;
+	Datum		values[7];
+	bool		nulls[7] = {false};
+
+	for (int i = 0; i < n; i++)
+	{
+		if (ch[i].state == F1_CHANGE_PENDING)
+			continue;
+		ids[nack++] = Int64GetDatum(ch[i].change_id);
+		if (ch[i].state == F1_CHANGE_DEAD)
+		{
+			dtables[ndead] = CStringGetTextDatum(ch[i].table);
+			dids[ndead] = Int64GetDatum(ch[i].change_id);
+			dversions[ndead] = Int64GetDatum(ch[i].version);
+			drows[ndead] = CStringGetTextDatum(ch[i].row);
+			dreasons[ndead] = CStringGetTextDatum(ch[i].reason ? ch[i].reason : "refused");
+			ndead++;
+		}
+	}
+	if (!begin("f1tel sink: acknowledging changes"))
+		return;					/* the changes stay queued */
+	if (ack_plan == NULL)
+	{
+		Oid			t1[2] = {TEXTOID, INT8ARRAYOID};
+		Oid			t2[6] = {TEXTOID, TEXTARRAYOID, INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
+		Oid			t3[7] = {TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, BOOLOID, TEXTOID};
+
+		ack_plan = keep("SELECT f1tel.ack_changes($1, $2)", 2, t1);
+		dead_plan = keep("INSERT INTO f1tel.sink_dead_letters (sink, table_name, change_id, version, row_data, reason)"
+						 " SELECT $1, t, c, v, r::jsonb, reason FROM unnest($2, $3, $4, $5, $6) AS u(t, c, v, r, reason)",
+						 6, t2);
+		status_plan = keep("INSERT INTO f1tel.sink_status AS s (sink, rows_pushed, requests, retries, dead_letters,"
+						   "  last_push_at, last_error, last_error_at)"
+						   " VALUES ($1, $2, $3, $4, $5, CASE WHEN $6 THEN now() END, $7, CASE WHEN $7 IS NOT NULL THEN now() END)"
+						   " ON CONFLICT (sink) DO UPDATE SET"
+						   "  rows_pushed = s.rows_pushed + EXCLUDED.rows_pushed,"
+						   "  requests = s.requests + EXCLUDED.requests,"
+						   "  retries = s.retries + EXCLUDED.retries,"
+						   "  dead_letters = s.dead_letters + EXCLUDED.dead_letters,"
+						   "  last_push_at = coalesce(EXCLUDED.last_push_at, s.last_push_at),"
+						   "  last_error = CASE WHEN EXCLUDED.last_error IS NOT NULL THEN EXCLUDED.last_error"
+						   "                    WHEN EXCLUDED.last_push_at IS NOT NULL THEN NULL ELSE s.last_error END,"
+						   "  last_error_at = coalesce(EXCLUDED.last_error_at, s.last_error_at)",
+						   7, t3);
+	}
+	if (ndead > 0)
+	{
+		values[0] = CStringGetTextDatum(sink->name);
+		values[1] = PointerGetDatum(construct_array(dtables, ndead, TEXTOID, -1, false, TYPALIGN_INT));
+		values[2] = PointerGetDatum(construct_array(dids, ndead, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		values[3] = PointerGetDatum(construct_array(dversions, ndead, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		values[4] = PointerGetDatum(construct_array(drows, ndead, TEXTOID, -1, false, TYPALIGN_INT));
+		values[5] = PointerGetDatum(construct_array(dreasons, ndead, TEXTOID, -1, false, TYPALIGN_INT));
+		if (SPI_execute_plan(dead_plan, values, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "f1tel sink: storing dead letters failed");
+	}
+	if (nack > 0)
+	{
+		values[0] = CStringGetTextDatum(sink->name);
+		values[1] = PointerGetDatum(construct_array(ids, nack, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		if (SPI_execute_plan(ack_plan, values, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "f1tel sink: ack_changes failed");
+	}
+	values[0] = CStringGetTextDatum(sink->name);
+	values[1] = Int64GetDatum(stats->rows);
+	values[2] = Int64GetDatum(stats->requests);
+	values[3] = Int64GetDatum(stats->retries);
+	values[4] = Int64GetDatum(ndead);
+	values[5] = BoolGetDatum(nack > 0);
+	values[6] = error ? CStringGetTextDatum(error) : (Datum) 0;
+	nulls[6] = error == NULL;
+	{
+		char		n_[7];
+
+		for (int i = 0; i < 7; i++)
+			n_[i] = nulls[i] ? 'n' : ' ';
+		if (SPI_execute_plan(status_plan, values, n_, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "f1tel sink: updating sink_status failed");
+	}
+	commit();
+}
+
+/* One round for one sink; true if it settled anything. */
+static bool
+run_round(Sink *sink)
+{
+	F1SinkChange *ch = NULL;
+	F1SinkStats stats = {0};
+	char	   *error = NULL;
+	bool		ok;
+	int			n;
+	int			settled = 0;
+
+	if (GetCurrentTimestamp() < sink->next_try)
+		return false;
+	n = read_round(sink, &ch);
+	if (n <= 0)
+		return false;
+
+	pgstat_report_activity(STATE_RUNNING, psprintf("f1tel sink: pushing %d changes to %s", n, sink->name));
+	ok = sink->push(ch, n, &stats, &error);
+	settle_round(sink, ch, n, &stats, ok ? NULL : error);
+	for (int i = 0; i < n; i++)
+		settled += ch[i].state != F1_CHANGE_PENDING;
+
+	if (ok)
+	{
+		sink->failures = 0;
+		sink->next_try = 0;
+		if (sink->last_logged)
+		{
+			ereport(LOG, (errmsg("f1tel sink: %s is pushing again", sink->name)));
+			pfree(sink->last_logged);
+			sink->last_logged = NULL;
+		}
+	}
+	else
+	{
+		int64		pause_ms = Min(INT64CONST(1000) << Min(sink->failures, 5), 30000);
+
+		sink->failures++;
+		sink->next_try = GetCurrentTimestamp() + pause_ms * 1000;
+		if (sink->last_logged == NULL || strcmp(sink->last_logged, error) != 0)
+		{
+			ereport(WARNING,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("f1tel sink: pushing to %s failed: %s", sink->name, error),
+					 errdetail("%d of %d changes of this round are still queued and will be sent again.",
+							   n - settled, n)));
+			if (sink->last_logged)
+				pfree(sink->last_logged);
+			sink->last_logged = MemoryContextStrdup(TopMemoryContext, error);
+		}
+	}
+	return settled > 0;
+}
+
+static void
+sink_on_exit(int code, Datum arg)
+{
+	f1_topic_close();
+	f1_http_cleanup();
+	f1_auth_reset();
+}
+
+void
+f1tel_sink_main(Datum main_arg)
+{
+	MemoryContext loop_cxt;
+	char	   *bq_fingerprint;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(f1tel_database, NULL, 0);
+	pgstat_report_appname("f1tel sink");
+	/* the enrichment triggers and the change feed need a fresh snapshot per statement */
+	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
+	f1_http_init();
+	on_proc_exit(sink_on_exit, (Datum) 0);
+	loop_cxt = AllocSetContextCreate(TopMemoryContext, "f1tel sink loop", ALLOCSET_DEFAULT_SIZES);
+	bq_fingerprint = MemoryContextStrdup(TopMemoryContext,
+										 psprintf("%s|%s|%s|%s", f1tel_bigquery_project, f1tel_bigquery_dataset,
+												  f1tel_bigquery_endpoint, f1tel_bigquery_credentials));
+	ereport(LOG, (errmsg("f1tel sink started in database \"%s\"", f1tel_database)));
+
+	for (;;)
+	{
+		bool		worked = false;
+
+		MemoryContextSwitchTo(loop_cxt);
+		MemoryContextReset(loop_cxt);
+		CHECK_FOR_INTERRUPTS();
+		f1tel_exit_if_database_locked();
+		if (ConfigReloadPending)
+		{
+			char	   *fp;
+
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			fp = psprintf("%s|%s|%s|%s", f1tel_bigquery_project, f1tel_bigquery_dataset,
+						  f1tel_bigquery_endpoint, f1tel_bigquery_credentials);
+			if (strcmp(fp, bq_fingerprint) != 0)
+			{
+				f1_auth_reset();
+				f1_bq_forget_tables();
+				pfree(bq_fingerprint);
+				bq_fingerprint = MemoryContextStrdup(TopMemoryContext, fp);
+			}
+		}
+		if (!f1tel_sink_enabled())
+		{
+			ereport(LOG, (errmsg("f1tel sink: nothing to push to (f1tel.bigquery_project and f1tel.enriched_topic are empty); exiting")));
+			proc_exit(0);
+		}
+		if (f1tel_bigquery_project[0] != '\0')
+			worked |= run_round(&sinks[0]);
+		if (f1tel_enriched_topic[0] != '\0')
+			worked |= run_round(&sinks[1]);
+		if (worked)
+			continue;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 f1tel_sink_flush_interval_ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
