@@ -279,9 +279,10 @@ class Api:
                     "fieldViolations": [{"field": e.field or "", "description": e.message}]}]})
             if not isinstance(obj, dict):
                 raise ApiError(400, "invalid", "Invalid JSON payload received. Expected an object.")
-        self.base_url = base_url
-        self.context = context
         with self.store.lock:
+            # per-call attributes: safe because every call holds the store lock
+            self.base_url = base_url
+            self.context = context
             return handler(params, query, obj)
 
     # ---- projects ---------------------------------------------------------------

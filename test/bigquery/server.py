@@ -669,6 +669,9 @@ def find_discovery(explicit):
     if os.environ.get("BIGQUERY_DISCOVERY_FILE"):
         candidates.append(os.environ["BIGQUERY_DISCOVERY_FILE"])
     candidates.append(os.path.join(HERE, "bigquery-v2-discovery.json"))
+    if os.environ.get("F1TEL_DATA"):  # ../shared/data/openf1 -> ../shared/reference
+        shared = os.path.dirname(os.path.dirname(os.path.abspath(os.environ["F1TEL_DATA"])))
+        candidates.append(os.path.join(shared, "reference", "bigquery-v2-discovery.json"))
     root = os.path.dirname(os.path.dirname(HERE))
     candidates.append(os.path.join(os.path.dirname(root), "shared", "reference",
                                    "bigquery-v2-discovery.json"))

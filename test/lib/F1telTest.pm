@@ -277,8 +277,9 @@ sub start_bigquery
 	my $port = PostgreSQL::Test::Cluster::get_free_port();
 	my ($out, $err) = ('', '');
 	my $log = "$PostgreSQL::Test::Utils::tmp_check/bigquery_$port.log";
+	# the test's own calls use a static token, whatever the sink must do
 	my @cmd = ('/usr/bin/python3', repo_root() . '/test/bigquery/server.py', '--port', $port,
-		@{ $opt{args} // [] });
+		'--static-token', 'f1tel-test-token', @{ $opt{args} // [] });
 	my $h = IPC::Run::start(\@cmd, '>', \$out, '2>', $log);
 	my $deadline = time() + 30;
 	while ($out !~ /ready/ && time() < $deadline)
@@ -302,10 +303,10 @@ sub stop_bigquery
 sub bq_call
 {
 	my ($bq, $method, $path, $body) = @_;
+	my %headers = (Authorization => 'Bearer f1tel-test-token');
+	$headers{'Content-Type'} = 'application/json' if defined $body;
 	my $res = HTTP::Tiny->new(timeout => 30)->request($method, "$bq->{url}$path",
-		defined $body
-		? { content => encode_json($body), headers => { 'Content-Type' => 'application/json' } }
-		: {});
+		{ headers => \%headers, defined $body ? (content => encode_json($body)) : () });
 	my $json = eval { decode_json($res->{content}) };
 	return ($res->{status}, $json);
 }

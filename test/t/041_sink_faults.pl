@@ -1,0 +1,148 @@
+# test/t/041_sink_faults.pl — the sink under bad credentials, expiring tokens,
+# injected HTTP faults, kill -9 and an immediate restart.
+#
+# The local BigQuery server requires a JWT-bearer token signed with a key
+# generated here.  First the sink has the wrong key: a clear error, nothing
+# lost.  Then the right key, tokens that expire every few seconds, and faults
+# injected into insertAll (500, 503, 429, an HTML 413, a timeout, connection
+# resets), a kill -9 of the sink and an immediate restart of PostgreSQL while
+# requests hang.  End state: BigQuery's latest version of each lap equals
+# f1tel.driver_laps, no row version is stored twice, nothing is left queued.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::RealBin/../lib";
+use F1telTest;
+use JSON::PP;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $dir = PostgreSQL::Test::Utils::tempdir();
+foreach my $k ('good', 'wrong')
+{
+	system('openssl', 'genrsa', '-out', "$dir/$k.pem", '2048') == 0 or die 'openssl genrsa failed';
+}
+system("openssl rsa -in $dir/good.pem -pubout -out $dir/good.pub 2>/dev/null") == 0 or die 'openssl rsa failed';
+
+my $broker = start_broker(partitions => 4);
+my $bq = start_bigquery(args => [ '--require-auth', 'jwt', '--public-key', "$dir/good.pub",
+	'--token-lifetime', '4' ]);
+
+sub write_key
+{
+	my ($which) = @_;
+	my $pem = slurp_file("$dir/$which.pem");
+	open(my $fh, '>', "$dir/sa.json") or die;
+	print $fh encode_json({
+		type => 'service_account', project_id => 'f1tel-test', private_key_id => "k-$which",
+		private_key => $pem, client_email => 'f1tel@f1tel-test.iam.gserviceaccount.com',
+		token_uri => "$bq->{url}/token" });
+	close $fh;
+	chmod 0600, "$dir/sa.json";
+}
+write_key('wrong');
+
+my $node = new_node('sinkfaults', broker => $broker,
+	conf => sink_conf($bq, credentials => "$dir/sa.json", timeout_ms => 3000));
+my @endpoints = qw(sessions meetings drivers laps position race_control);
+
+sub bq_matches
+{
+	my ($label) = @_;
+	my $rows = bq_table_rows($bq, 'f1tel-test', 'f1', 'driver_laps');
+	$node->safe_psql('postgres', 'DROP TABLE IF EXISTS bq_rows; CREATE TABLE bq_rows (r jsonb)');
+	$node->safe_psql('postgres', "INSERT INTO bq_rows SELECT value FROM jsonb_array_elements('"
+		  . '[' . join(',', map { my $j = encode_json($_); $j =~ s/'/''/g; $j } @$rows) . ']' . "')");
+	is($node->safe_psql('postgres', q{
+		SELECT count(*) - count(DISTINCT (r->>'session_key', r->>'driver_number', r->>'lap_number', r->>'version'))
+		FROM bq_rows}), '0', "$label: no row version stored twice");
+	is($node->safe_psql('postgres', q{
+		WITH latest AS (
+			SELECT DISTINCT ON (1, 2, 3) (r->>'session_key')::int s, (r->>'driver_number')::int d,
+				   (r->>'lap_number')::int l, (r->>'version')::bigint v, (r->>'position')::int p
+			FROM bq_rows ORDER BY 1, 2, 3, 4 DESC)
+		SELECT count(*) FROM (
+			(SELECT session_key, driver_number, lap_number, version, position FROM f1tel.driver_laps
+			 EXCEPT ALL SELECT s, d, l, v, p FROM latest)
+			UNION ALL
+			(SELECT s, d, l, v, p FROM latest EXCEPT ALL
+			 SELECT session_key, driver_number, lap_number, version, position FROM f1tel.driver_laps)) x}),
+		'0', "$label: BigQuery's latest versions equal f1tel.driver_laps");
+}
+
+# --- 1. the wrong key: a clear error, nothing lost, no secret in the log
+is(run_feed($broker, sessions => ['9189'], endpoints => \@endpoints), 0, 'feed replayed 9189');
+$node->poll_query_until('postgres', q{SELECT count(*) = 949 FROM f1tel.driver_laps}) or die 'no driver_laps';
+$node->poll_query_until('postgres', q{
+	SELECT last_error LIKE '%invalid_grant%' FROM f1tel.sink_status WHERE sink = 'bigquery'})
+  or die 'no auth error reported';
+pass('a wrong key is reported in sink_status: '
+	  . $node->safe_psql('postgres', q{SELECT last_error FROM f1tel.sink_status WHERE sink = 'bigquery'}));
+cmp_ok($node->safe_psql('postgres', q{SELECT pending FROM f1tel.change_backlog WHERE subscriber = 'bigquery'}),
+	'>=', 949 + 73, 'and every change is still queued');
+my $log = slurp_file($node->logfile);
+unlike($log, qr/PRIVATE KEY|MII[A-Za-z0-9+\/]{40}/, 'no key material in the server log');
+
+# --- 2. the right key: everything arrives; tokens expire every 4 s and are refreshed
+write_key('good');
+ok(wait_for_sinks($node, 120), 'with the right key every change was pushed');
+bq_matches('after the key was fixed');
+sleep 5;    # the token has expired
+is(run_feed($broker, sessions => ['9606'], endpoints => \@endpoints), 0, 'feed replayed 9606');
+ok(wait_for_sinks($node, 120), 'pushed with a refreshed token');
+my (undef, $stats) = bq_call($bq, 'GET', '/_stats');
+note 'server stats: ' . encode_json($stats);
+unlike($node->safe_psql('postgres', q{SELECT coalesce(last_error, '') FROM f1tel.sink_status WHERE sink = 'bigquery'}),
+	qr/./, 'no error standing after the token refresh');
+
+# --- 3. injected faults on insertAll
+my @faults = (
+	{ status => 500, count => 2 },
+	{ status => 503, count => 2, reason => 'backendError' },
+	{ status => 429, count => 2, reason => 'rateLimitExceeded' },
+	{ status => 413, count => 1, body => 'html' },
+	{ delay_ms => 5000, count => 1 },
+	{ reset => JSON::PP::true, count => 2 },
+);
+foreach my $f (@faults)
+{
+	my ($st) = bq_call($bq, 'POST', '/_fault', { %$f, path_contains => 'insertAll' });
+	is($st, 200, 'fault queued: ' . encode_json($f));
+}
+is(run_feed($broker, sessions => ['9189'], endpoints => \@endpoints, extra => [ '--session-key-offset', 100000 ]),
+	0, 'feed replayed a clone of 9189');
+ok(wait_for_sinks($node, 180), 'every change pushed through the faults');
+bq_matches('after injected faults');
+cmp_ok($node->safe_psql('postgres', q{SELECT retries FROM f1tel.sink_status WHERE sink = 'bigquery'}),
+	'>', 0, 'the sink retried');
+
+# --- 4. kill -9 of the sink while its requests hang
+sub crash_mid_push
+{
+	my ($label, $offset, $crash) = @_;
+	bq_call($bq, 'POST', '/_fault', { delay_ms => 2500, count => 6, path_contains => 'insertAll' });
+	is(run_feed($broker, sessions => ['9189'], endpoints => \@endpoints,
+		extra => [ '--session-key-offset', $offset ]), 0, "feed for $label");
+	$node->poll_query_until('postgres', q{
+		SELECT count(*) > 0 FROM pg_stat_activity WHERE backend_type = 'f1tel sink' AND query LIKE '%pushing%'})
+	  or die 'the sink is not pushing';
+	$crash->();
+	$node->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()') or die 'no recovery';
+	ok(wait_for_sinks($node, 180), "$label: every change pushed after the crash");
+	bq_matches($label);
+}
+crash_mid_push('kill -9 of the sink', 200000, sub {
+	my $pid = $node->safe_psql('postgres', q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'f1tel sink'});
+	ok(kill('KILL', $pid), "kill -9 of the sink ($pid) mid-push");
+});
+crash_mid_push('immediate restart', 300000, sub {
+	$node->stop('immediate');
+	$node->start;
+	pass('immediate restart of PostgreSQL mid-push');
+});
+
+is($node->safe_psql('postgres', 'SELECT count(*) FROM f1tel.sink_dead_letters'), '0', 'no row refused');
+$node->stop;
+stop_bigquery($bq);
+stop_broker($broker);
+done_testing();
