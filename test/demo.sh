@@ -4,9 +4,10 @@
 #
 # Installs what is missing (apt-get; sudo unless root), builds and installs
 # f1tel, starts a PostgreSQL 15 cluster in a temporary directory (as the
-# postgres user when run as root), f1tel-broker and f1tel-feed, shows the
-# progress and what landed, prints how to connect with psql, and cleans
-# everything up on exit.
+# postgres user when run as root), f1tel-broker, the local BigQuery server and
+# f1tel-feed, shows the progress and what landed (in PostgreSQL and in
+# "BigQuery"), prints how to connect with psql, and cleans everything up on
+# exit.
 #
 #   test/demo.sh [--speed X|max] [--session 9189|9606] [--keep]
 #     --speed    replay pace, X times real time (default 60: the race in ~2 min)
@@ -57,6 +58,7 @@ run_pg() { "${as_pg[@]}" "PATH=/usr/lib/postgresql/15/bin:\$PATH; $*"; }
 psql_demo() { run_pg "psql -X -q -h '$dir' -p $pgport -d postgres $(printf '%q ' "$@")"; }
 
 broker_pid=
+bq_pid=
 feed_pid=
 cleanup() {
 	echo
@@ -64,6 +66,7 @@ cleanup() {
 	[ -n "$feed_pid" ] && kill "$feed_pid" 2>/dev/null || true
 	run_pg "pg_ctl -D '$dir/data' -m fast stop" >/dev/null 2>&1 || true
 	[ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null || true
+	[ -n "$bq_pid" ] && kill "$bq_pid" 2>/dev/null || true
 	wait 2>/dev/null || true
 	rm -rf "$dir"
 }
@@ -76,6 +79,13 @@ broker_pid=$!
 for _ in $(seq 1 100); do grep -q ready "$dir/broker.out" 2>/dev/null && break; sleep 0.1; done
 grep -q ready "$dir/broker.out" || { cat "$dir/broker.log"; exit 1; }
 
+bqport=$(free_port)
+echo "==== starting the local BigQuery server on 127.0.0.1:$bqport (test/bigquery/server.py)"
+/usr/bin/python3 "$root/test/bigquery/server.py" --port "$bqport" --quiet >"$dir/bq.out" 2>"$dir/bq.log" &
+bq_pid=$!
+for _ in $(seq 1 100); do grep -q ready "$dir/bq.out" 2>/dev/null && break; sleep 0.1; done
+grep -q ready "$dir/bq.out" || { cat "$dir/bq.log"; exit 1; }
+
 echo "==== starting PostgreSQL 15 in $dir/data (port $pgport)"
 run_pg "initdb -D '$dir/data' -A trust -U postgres >/dev/null"
 cat >>"$dir/data/postgresql.conf" <<EOF
@@ -87,6 +97,11 @@ f1tel.database = 'postgres'
 f1tel.brokers = '127.0.0.1:$kport'
 # the embedded broker does not wake an idle fetch: poll often
 f1tel.kafka_config = 'fetch.wait.max.ms=10, session.timeout.ms=6000, heartbeat.interval.ms=1000'
+# the sink pushes to the local BigQuery server and to the upsert topic f1-laps-enriched
+f1tel.bigquery_project = 'f1tel-demo'
+f1tel.bigquery_dataset = 'f1'
+f1tel.bigquery_endpoint = 'http://127.0.0.1:$bqport'
+f1tel.bigquery_credentials = 'none'
 EOF
 run_pg "pg_ctl -D '$dir/data' -l '$dir/postgresql.log' -w start >/dev/null"
 psql_demo -c 'CREATE EXTENSION f1tel'
@@ -99,7 +114,9 @@ status_sql="SELECT format('laps %s  positions %s  drivers %s  race_control %s  c
   (SELECT count(*) FROM f1tel.laps), (SELECT count(*) FROM f1tel.position),
   (SELECT count(*) FROM f1tel.drivers), (SELECT count(*) FROM f1tel.race_control),
   (SELECT count(*) FROM f1tel.car_data), (SELECT count(*) FROM f1tel.location),
-  (SELECT count(*) FROM f1tel.dead_letters), (SELECT coalesce(sum(lag), 0) FROM f1tel.ingest_status))"
+  (SELECT count(*) FROM f1tel.dead_letters), (SELECT coalesce(sum(lag), 0) FROM f1tel.ingest_status))
+  || format('  | driver_laps %s  queued for the sinks %s',
+  (SELECT count(*) FROM f1tel.driver_laps), (SELECT coalesce(sum(pending), 0) FROM f1tel.change_backlog))"
 while kill -0 "$feed_pid" 2>/dev/null; do
 	printf '\r%s ' "$(psql_demo -At -c "$status_sql")"
 	sleep 2
@@ -111,7 +128,7 @@ feed_pid=
 # let the worker catch up
 for _ in $(seq 1 120); do
 	printf '\r%s ' "$(psql_demo -At -c "$status_sql")"
-	[ "$(psql_demo -At -c 'SELECT coalesce(sum(lag), 0) FROM f1tel.ingest_status')" = 0 ] && break
+	[ "$(psql_demo -At -c 'SELECT coalesce(sum(lag), 0) + coalesce((SELECT sum(pending) FROM f1tel.change_backlog), 0) FROM f1tel.ingest_status')" = 0 ] && break
 	sleep 1
 done
 echo
@@ -119,14 +136,28 @@ echo
 echo "==== what landed"
 psql_demo -c "SELECT topic, sum(rows) AS rows, sum(dead_letters) AS dead_letters, sum(lag) AS lag, max(last_batch_at) AS last_batch FROM f1tel.ingest_status GROUP BY topic ORDER BY topic"
 psql_demo -c "SELECT driver_number, lap_number, date_start, lap_duration, st_speed FROM f1tel.laps ORDER BY lap_duration NULLS LAST LIMIT 5"
-if psql_demo -At -c "SELECT to_regclass('f1tel.leaderboard') IS NOT NULL" | grep -q t; then
-	psql_demo -c "SELECT * FROM f1tel.leaderboard ORDER BY session_key, position NULLS LAST LIMIT 10"
-fi
+psql_demo -c "SELECT position, name_acronym, team_name, laps_completed, last_lap_duration, best_lap_duration FROM f1tel.leaderboard WHERE session_key = $session ORDER BY position NULLS LAST LIMIT 10"
+
+psql_demo -c "SELECT sink, rows_pushed, requests, retries, dead_letters, last_push_at, last_error FROM f1tel.sink_status ORDER BY sink"
+echo "==== in \"BigQuery\" (the local server), the seed's dashboard view driver_laps_latest_session:"
+/usr/bin/python3 - "$bqport" <<'PY'
+import json, sys, urllib.request
+port = sys.argv[1]
+def query(sql):
+    req = urllib.request.Request("http://127.0.0.1:%s/bigquery/v2/projects/f1tel-demo/queries" % port,
+        data=json.dumps({"query": sql, "useLegacySql": False}).encode(), headers={"Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(req, timeout=30))
+for t in ("driver_laps", "driver_laps_latest", "driver_laps_latest_session", "race_control"):
+    r = query("SELECT COUNT(*) FROM `f1tel-demo.f1.%s`" % t)
+    print("  %-28s %s rows" % (t, r["rows"][0]["f"][0]["v"]))
+PY
 
 cat <<EOF
 ==== connect with psql while the demo runs:
   psql -h $dir -p $pgport -U postgres postgres
-  e.g. SELECT * FROM f1tel.ingest_status;  SELECT * FROM f1tel.laps LIMIT 5;
+  e.g. SELECT * FROM f1tel.ingest_status;  SELECT * FROM f1tel.leaderboard;
+==== and with Google's bq tool to the local BigQuery server:
+  echo demo > $dir/token; CLOUDSDK_AUTH_ACCESS_TOKEN_FILE=$dir/token bq --api http://127.0.0.1:$bqport --project_id=f1tel-demo head f1.driver_laps
 EOF
 if [ $keep = 1 ]; then
 	read -r -p "Press Enter to stop the demo and clean up... " _ || true

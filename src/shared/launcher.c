@@ -132,7 +132,7 @@ start_worker(Slot *slot)
 		ereport(WARNING,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 				 errmsg("f1tel launcher: could not start %s", w.bgw_name),
-				 errhint("Raise max_worker_processes (f1tel needs f1tel.ingest_workers + 1 of them).")));
+				 errhint("Raise max_worker_processes (f1tel needs f1tel.ingest_workers + 1 of them, plus the sink).")));
 		slot->next_start = GetCurrentTimestamp() + 10 * USECS_PER_SEC;
 	}
 }
