@@ -392,7 +392,6 @@ def coerce_row(fields, obj, ignore_unknown, path=""):
         loc = path + name
         v = given.get(name.lower())
         mode = f.get("mode", "NULLABLE")
-        t = f["type"]
         if v is None:
             if mode == "REQUIRED":
                 errors.append(_err(loc, "Missing required field: %s." % loc))

@@ -41,6 +41,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
 import auth as authmod  # noqa: E402
 from api import Api  # noqa: E402
@@ -494,7 +495,6 @@ class Handler(BaseHTTPRequestHandler):
     def route(self, method, path, query, body, fault):
         """(stats label, a function returning (status, ctype|'json', payload, headers))."""
         srv = self.server
-        cfg = srv.cfg
         # discovery
         if method == "GET" and (path == "/$discovery/rest" or
                                 path == "/discovery/v1/apis/bigquery/v2/rest"):
@@ -717,7 +717,10 @@ def main(argv=None):
     except (ValueError, OSError) as e:
         sys.exit("bigquery-server: %s" % e)
     api = Api(store, discovery)
-    srv = Server((cfg.host, cfg.port), cfg, store, auth, api, discovery_text)
+    try:
+        srv = Server((cfg.host, cfg.port), cfg, store, auth, api, discovery_text)
+    except OSError as e:
+        sys.exit("bigquery-server: cannot listen on %s:%d: %s" % (cfg.host, cfg.port, e.strerror or e))
 
     def stop(signum, frame):
         threading.Thread(target=srv.shutdown, daemon=True).start()

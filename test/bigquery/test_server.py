@@ -1,6 +1,7 @@
 """Unit tests of the local BigQuery server (test/bigquery/server.py).
 
-Run:  /usr/bin/python3 -m unittest discover -s test/bigquery -v
+Run:  PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 -m unittest discover -s test/bigquery -v
+(the variable keeps unittest from leaving __pycache__/ in the source tree).
 Each test class starts its own server process on a free port (--port 0) and
 talks to it over HTTP with http.client; JWTs are signed with `openssl`.
 """
@@ -21,6 +22,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER = os.path.join(HERE, "server.py")
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True
 
 import bqtypes  # noqa: E402
 
