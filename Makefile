@@ -15,6 +15,7 @@ OBJS = \
 	src/shared/guc.o \
 	src/shared/kafka_conf.o \
 	src/shared/launcher.o \
+	src/shared/cutil.o \
 	src/ingest/decode.o \
 	src/ingest/endpoints.o \
 	src/ingest/timestamp.o \
@@ -97,13 +98,14 @@ uninstall-tools:
 # ---- unit tests and fuzzing of the plain-C code -----------------------------
 
 UNIT_SRCS = src/ingest/decode.c src/ingest/endpoints.c src/ingest/timestamp.c
-test/unit/test_decode: test/unit/test_decode.c $(UNIT_SRCS) src/ingest/decode.h
+test/unit/test_decode: test/unit/test_decode.c test/unit/harness.h $(UNIT_SRCS) src/ingest/decode.h
 	$(CC) $(TOOL_CFLAGS) -fsanitize=address,undefined -o $@ test/unit/test_decode.c $(UNIT_SRCS) \
 		$(shell pkg-config --libs json-c) $(shell pkg-config --libs zlib)
 
 # the BigQuery sink's plain-C pieces (JWT auth, REST bodies and answers)
-SINK_UNIT_SRCS = src/sink/jwt.c src/sink/bq_json.c
-test/unit/test_sink: test/unit/test_sink.c $(SINK_UNIT_SRCS) src/sink/jwt.h src/sink/bq_json.h
+SINK_UNIT_SRCS = src/sink/jwt.c src/sink/bq_json.c src/shared/cutil.c
+test/unit/test_sink: test/unit/test_sink.c test/unit/harness.h $(SINK_UNIT_SRCS) src/sink/jwt.h src/sink/bq_json.h \
+		src/shared/cutil.h
 	$(CC) $(TOOL_CFLAGS) $(shell pkg-config --cflags openssl) -fsanitize=address,undefined \
 		-o $@ test/unit/test_sink.c $(SINK_UNIT_SRCS) \
 		$(shell pkg-config --libs json-c) $(shell pkg-config --libs openssl)

@@ -15,7 +15,6 @@
  */
 #include <ctype.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include <json-c/json_object.h>
 #include <json-c/json_tokener.h>
 
+#include "shared/cutil.h"
 #include "sink/bq_json.h"
 
 #define JSON_OUT_FLAGS	(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
@@ -46,75 +46,6 @@ static const char *const transient_reasons[] = {
 };
 
 /* ---- messages ------------------------------------------------------------ */
-
-/* Drop an incomplete UTF-8 sequence at the end of s (left by a cut). */
-static void
-trim_utf8_tail(char *s)
-{
-	size_t		n = strlen(s);
-	size_t		k = n;
-
-	while (k > 0 && ((unsigned char) s[k - 1] & 0xC0) == 0x80)
-		k--;
-	if (k > 0 && ((unsigned char) s[k - 1] & 0xC0) == 0xC0)
-	{
-		unsigned char lead = (unsigned char) s[k - 1];
-		size_t		need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
-
-		if (n - (k - 1) < need)
-			s[k - 1] = '\0';
-	}
-}
-
-static void set_msg(char *buf, size_t len, const char *fmt,...)
-			__attribute__((format(printf, 3, 4)));
-
-static void
-set_msg(char *buf, size_t len, const char *fmt,...)
-{
-	va_list		ap;
-	int			n;
-
-	if (buf == NULL || len == 0)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-	if (n > 0 && (size_t) n >= len)
-		trim_utf8_tail(buf);
-}
-
-/*
- * Copy at most max bytes of src into dst (dstlen bytes with the NUL) for a
- * message: control characters become spaces, and a cut never splits a
- * UTF-8 sequence.
- */
-static void
-copy_clean(char *dst, size_t dstlen, const char *src, size_t max)
-{
-	size_t		n = 0;
-
-	if (dst == NULL || dstlen == 0)
-		return;
-	if (src != NULL)
-	{
-		size_t		srclen = strlen(src);
-
-		n = srclen < max ? srclen : max;
-		if (n > dstlen - 1)
-			n = dstlen - 1;
-		if (n < srclen)
-			while (n > 0 && ((unsigned char) src[n] & 0xC0) == 0x80)
-				n--;
-		for (size_t i = 0; i < n; i++)
-		{
-			unsigned char c = (unsigned char) src[i];
-
-			dst[i] = (c < 0x20 || c == 0x7F) ? ' ' : (char) c;
-		}
-	}
-	dst[n] = '\0';
-}
 
 /* Whether hay[0 .. len-1] contains needle, ignoring ASCII case. */
 static bool
@@ -251,20 +182,7 @@ excerpt(char *dst, size_t dstlen, const char *body, size_t len)
 	}
 	/* a cut must not split a UTF-8 sequence */
 	if (n == max && p < end)
-	{
-		size_t		k = n;
-
-		while (k > 0 && ((unsigned char) dst[k - 1] & 0xC0) == 0x80)
-			k--;
-		if (k > 0 && ((unsigned char) dst[k - 1] & 0xC0) == 0xC0)
-		{
-			unsigned char lead = (unsigned char) dst[k - 1];
-			size_t		need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
-
-			if (n - (k - 1) < need)
-				n = k - 1;
-		}
-	}
+		n = f1_utf8_complete_len(dst, n);
 	while (n > 0 && dst[n - 1] == ' ')
 		n--;
 	dst[n] = '\0';
@@ -367,20 +285,6 @@ is_transient(const char *reason)
 	return false;
 }
 
-/* Add a member to o; false when out of memory. */
-static bool
-add_member(json_object *o, const char *key, json_object *v)
-{
-	if (v == NULL)
-		return false;
-	if (json_object_object_add(o, key, v) != 0)
-	{
-		json_object_put(v);
-		return false;
-	}
-	return true;
-}
-
 /* Append to an array; false when out of memory. */
 static bool
 append(json_object *a, json_object *v)
@@ -427,9 +331,9 @@ reference(const char *project, const char *dataset, const char *table)
 
 	if (r == NULL)
 		return NULL;
-	if (!add_member(r, "projectId", jstr(project)) ||
-		!add_member(r, "datasetId", jstr(dataset)) ||
-		(table != NULL && !add_member(r, "tableId", jstr(table))))
+	if (!f1_json_add_member(r, "projectId", jstr(project)) ||
+		!f1_json_add_member(r, "datasetId", jstr(dataset)) ||
+		(table != NULL && !f1_json_add_member(r, "tableId", jstr(table))))
 	{
 		json_object_put(r);
 		return NULL;
@@ -678,7 +582,7 @@ row_reason(char *dst, size_t dstlen, const char *reason, const char *location,
 		if (n > sizeof(buf) - 1)
 			n = sizeof(buf) - 1;
 	}
-	copy_clean(dst, dstlen, buf, dstlen);
+	f1_copy_clean(dst, dstlen, buf, dstlen);
 }
 
 int
@@ -694,13 +598,13 @@ f1_bq_parse_insertall_response(const char *body, size_t len, int nrows,
 
 	if (nrows < 0 || (nrows > 0 && results == NULL))
 	{
-		set_msg(errbuf, errlen, "%s: bad arguments", what);
+		f1_set_msg(errbuf, errlen, "%s: bad arguments", what);
 		return -1;
 	}
 	obj = parse_object(body, len);
 	if (obj == NULL)
 	{
-		set_msg(errbuf, errlen, "%s: not a JSON object", what);
+		f1_set_msg(errbuf, errlen, "%s: not a JSON object", what);
 		return -1;
 	}
 	for (int i = 0; i < nrows; i++)
@@ -716,7 +620,7 @@ f1_bq_parse_insertall_response(const char *body, size_t len, int nrows,
 	ierrs = get_typed(obj, "insertErrors", json_type_array);
 	if (ierrs == NULL)
 	{
-		set_msg(errbuf, errlen, "%s: \"insertErrors\" is not an array", what);
+		f1_set_msg(errbuf, errlen, "%s: \"insertErrors\" is not an array", what);
 		json_object_put(obj);
 		return -1;
 	}
@@ -738,14 +642,14 @@ f1_bq_parse_insertall_response(const char *body, size_t len, int nrows,
 			!json_object_object_get_ex(ent, "index", &idx) || idx == NULL ||
 			!get_index(idx, &row))
 		{
-			set_msg(errbuf, errlen, "%s: insertErrors[%zu] has no index", what, e);
+			f1_set_msg(errbuf, errlen, "%s: insertErrors[%zu] has no index", what, e);
 			json_object_put(obj);
 			return -1;
 		}
 		if (row < 0 || row >= nrows)
 		{
-			set_msg(errbuf, errlen, "%s: insertErrors[%zu] names row %lld of %d",
-					what, e, row, nrows);
+			f1_set_msg(errbuf, errlen, "%s: insertErrors[%zu] names row %lld of %d",
+					   what, e, row, nrows);
 			json_object_put(obj);
 			return -1;
 		}
@@ -830,7 +734,7 @@ f1_bq_classify(long http_status, const char *body, size_t len,
 		message[0] = '\0';
 	if (http_status == 0)
 	{
-		set_msg(message, msglen, "no HTTP answer (connection failed or timed out)");
+		f1_set_msg(message, msglen, "no HTTP answer (connection failed or timed out)");
 		return F1BQ_RETRY;
 	}
 	if (http_status >= 200 && http_status <= 299)
@@ -875,7 +779,7 @@ f1_bq_classify(long http_status, const char *body, size_t len,
 				transient = true;
 			}
 		}
-		copy_clean(text, sizeof(text), gmsg != NULL ? gmsg : "", EXCERPT_MAX);
+		f1_copy_clean(text, sizeof(text), gmsg != NULL ? gmsg : "", EXCERPT_MAX);
 	}
 	else
 	{
@@ -905,12 +809,12 @@ f1_bq_classify(long http_status, const char *body, size_t len,
 	{
 		char		r[64];
 
-		copy_clean(r, sizeof(r), reason, sizeof(r));
-		set_msg(message, msglen, "HTTP %ld %s%s%s", http_status, r,
-				text[0] ? ": " : "", text);
+		f1_copy_clean(r, sizeof(r), reason, sizeof(r));
+		f1_set_msg(message, msglen, "HTTP %ld %s%s%s", http_status, r,
+				   text[0] ? ": " : "", text);
 	}
 	else
-		set_msg(message, msglen, "HTTP %ld%s%s", http_status, text[0] ? ": " : "", text);
+		f1_set_msg(message, msglen, "HTTP %ld%s%s", http_status, text[0] ? ": " : "", text);
 	json_object_put(obj);
 	return v;
 }
@@ -962,8 +866,8 @@ f1_bq_dataset_body(const char *project, const char *dataset, const char *locatio
 	o = json_object_new_object();
 	if (o == NULL)
 		return NULL;
-	ok = add_member(o, "datasetReference", reference(project, dataset, NULL)) &&
-		(location == NULL || add_member(o, "location", jstr(location)));
+	ok = f1_json_add_member(o, "datasetReference", reference(project, dataset, NULL)) &&
+		(location == NULL || f1_json_add_member(o, "location", jstr(location)));
 	return finish(o, ok);
 }
 
@@ -990,38 +894,38 @@ f1_bq_table_body(const char *project, const char *dataset, const char *table,
 	o = json_object_new_object();
 	if (o == NULL)
 		return NULL;
-	ok = add_member(o, "tableReference", reference(project, dataset, table));
+	ok = f1_json_add_member(o, "tableReference", reference(project, dataset, table));
 
 	/* "schema": {"fields": [...]} */
 	schema = ok ? json_object_new_object() : NULL;
-	ok = add_member(o, "schema", schema);
+	ok = f1_json_add_member(o, "schema", schema);
 	arr = ok ? json_object_new_array() : NULL;
-	ok = ok && add_member(schema, "fields", arr);
+	ok = ok && f1_json_add_member(schema, "fields", arr);
 	for (int i = 0; ok && i < nfields; i++)
 	{
 		json_object *f = json_object_new_object();
 
 		ok = append(arr, f) &&
-			add_member(f, "name", jstr(fields[i].name)) &&
-			add_member(f, "type", jstr(fields[i].type)) &&
-			(fields[i].mode == NULL || add_member(f, "mode", jstr(fields[i].mode)));
+			f1_json_add_member(f, "name", jstr(fields[i].name)) &&
+			f1_json_add_member(f, "type", jstr(fields[i].type)) &&
+			(fields[i].mode == NULL || f1_json_add_member(f, "mode", jstr(fields[i].mode)));
 	}
 
 	if (ok && partition_field != NULL)
 	{
 		json_object *tp = json_object_new_object();
 
-		ok = add_member(o, "timePartitioning", tp) &&
-			add_member(tp, "type", jstr("DAY")) &&
-			add_member(tp, "field", jstr(partition_field));
+		ok = f1_json_add_member(o, "timePartitioning", tp) &&
+			f1_json_add_member(tp, "type", jstr("DAY")) &&
+			f1_json_add_member(tp, "field", jstr(partition_field));
 	}
 	if (ok && ncluster > 0)
 	{
 		json_object *cl = json_object_new_object();
 		json_object *cf = NULL;
 
-		ok = add_member(o, "clustering", cl) &&
-			add_member(cl, "fields", (cf = json_object_new_array()));
+		ok = f1_json_add_member(o, "clustering", cl) &&
+			f1_json_add_member(cl, "fields", (cf = json_object_new_array()));
 		for (int i = 0; ok && i < ncluster; i++)
 			ok = append(cf, jstr(cluster_fields[i]));
 	}
@@ -1041,10 +945,10 @@ f1_bq_view_body(const char *project, const char *dataset, const char *view,
 	o = json_object_new_object();
 	if (o == NULL)
 		return NULL;
-	ok = add_member(o, "tableReference", reference(project, dataset, view));
+	ok = f1_json_add_member(o, "tableReference", reference(project, dataset, view));
 	vd = ok ? json_object_new_object() : NULL;
-	ok = ok && add_member(o, "view", vd) &&
-		add_member(vd, "query", jstr(query)) &&
-		add_member(vd, "useLegacySql", json_object_new_boolean(0));
+	ok = ok && f1_json_add_member(o, "view", vd) &&
+		f1_json_add_member(vd, "query", jstr(query)) &&
+		f1_json_add_member(vd, "useLegacySql", json_object_new_boolean(0));
 	return finish(o, ok);
 }

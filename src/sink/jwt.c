@@ -20,7 +20,6 @@
  */
 #include <ctype.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,48 +36,12 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "shared/cutil.h"
 #include "sink/jwt.h"
 
 #define JSON_OUT_FLAGS	(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 /* ---- messages ------------------------------------------------------------ */
-
-/* Drop an incomplete UTF-8 sequence at the end of s (left by a cut). */
-static void
-trim_utf8_tail(char *s)
-{
-	size_t		n = strlen(s);
-	size_t		k = n;
-
-	while (k > 0 && ((unsigned char) s[k - 1] & 0xC0) == 0x80)
-		k--;
-	if (k > 0 && ((unsigned char) s[k - 1] & 0xC0) == 0xC0)
-	{
-		unsigned char lead = (unsigned char) s[k - 1];
-		size_t		need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
-
-		if (n - (k - 1) < need)
-			s[k - 1] = '\0';
-	}
-}
-
-static void set_err(char *errbuf, size_t errlen, const char *fmt,...)
-			__attribute__((format(printf, 3, 4)));
-
-static void
-set_err(char *errbuf, size_t errlen, const char *fmt,...)
-{
-	va_list		ap;
-	int			n;
-
-	if (errbuf == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(errbuf, errlen, fmt, ap);
-	va_end(ap);
-	if (n > 0 && (size_t) n >= errlen)
-		trim_utf8_tail(errbuf);
-}
 
 /*
  * The most specific OpenSSL error queued by this thread, as text ("error:
@@ -96,38 +59,6 @@ openssl_reason(char *buf, size_t len)
 		ERR_error_string_n(e, buf, len);
 	ERR_clear_error();
 	return buf;
-}
-
-/*
- * Copy at most max bytes of src (a value that is not secret: an OAuth error
- * code or description) into dst for a message: control characters become
- * spaces, and a cut never splits a UTF-8 sequence.
- */
-static void
-copy_clean(char *dst, size_t dstlen, const char *src, size_t max)
-{
-	size_t		n = 0;
-
-	if (dstlen == 0)
-		return;
-	if (src != NULL)
-	{
-		size_t		srclen = strlen(src);
-
-		n = srclen < max ? srclen : max;
-		if (n > dstlen - 1)
-			n = dstlen - 1;
-		if (n < srclen)
-			while (n > 0 && ((unsigned char) src[n] & 0xC0) == 0x80)
-				n--;
-		for (size_t i = 0; i < n; i++)
-		{
-			unsigned char c = (unsigned char) src[i];
-
-			dst[i] = (c < 0x20 || c == 0x7F) ? ' ' : (char) c;
-		}
-	}
-	dst[n] = '\0';
 }
 
 /* ---- JSON ---------------------------------------------------------------- */
@@ -320,21 +251,21 @@ load_rsa_key(const char *pem, const char *what, char *errbuf, size_t errlen)
 	bio = BIO_new_mem_buf(pem, -1);
 	if (bio == NULL)
 	{
-		set_err(errbuf, errlen, "%s: out of memory", what);
+		f1_set_msg(errbuf, errlen, "%s: out of memory", what);
 		return NULL;
 	}
 	pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
 	BIO_free(bio);
 	if (pkey == NULL)
 	{
-		set_err(errbuf, errlen, "%s: \"private_key\" is not a usable PEM private key (%s)",
-				what, openssl_reason(reason, sizeof(reason)));
+		f1_set_msg(errbuf, errlen, "%s: \"private_key\" is not a usable PEM private key (%s)",
+				   what, openssl_reason(reason, sizeof(reason)));
 		return NULL;
 	}
 	if (!EVP_PKEY_is_a(pkey, "RSA"))
 	{
-		set_err(errbuf, errlen, "%s: \"private_key\" is not an RSA key (RS256 needs one)",
-				what);
+		f1_set_msg(errbuf, errlen, "%s: \"private_key\" is not an RSA key (RS256 needs one)",
+				   what);
 		EVP_PKEY_free(pkey);
 		ERR_clear_error();
 		return NULL;
@@ -429,7 +360,7 @@ f1_service_account_parse(const char *json, size_t len, F1ServiceAccount *sa,
 	obj = parse_object(json, len, true, &why);
 	if (obj == NULL)
 	{
-		set_err(errbuf, errlen, "%s: %s", what, why);
+		f1_set_msg(errbuf, errlen, "%s: %s", what, why);
 		return false;
 	}
 
@@ -437,7 +368,7 @@ f1_service_account_parse(const char *json, size_t len, F1ServiceAccount *sa,
 	{
 		if (has_non_string(obj, fields[i]))
 		{
-			set_err(errbuf, errlen, "%s: \"%s\" is not a string", what, fields[i]);
+			f1_set_msg(errbuf, errlen, "%s: \"%s\" is not a string", what, fields[i]);
 			goto fail;
 		}
 	}
@@ -445,7 +376,7 @@ f1_service_account_parse(const char *json, size_t len, F1ServiceAccount *sa,
 	type = get_string(obj, "type");
 	if (type == NULL)
 	{
-		set_err(errbuf, errlen, "%s: missing \"type\"", what);
+		f1_set_msg(errbuf, errlen, "%s: missing \"type\"", what);
 		goto fail;
 	}
 	if (strcmp(json_object_get_string(type), "service_account") != 0)
@@ -457,19 +388,19 @@ f1_service_account_parse(const char *json, size_t len, F1ServiceAccount *sa,
 		/* a type is not a secret, but show only a plausible one */
 		for (const char *p = t; plain && *p; p++)
 			plain = (*p >= 'a' && *p <= 'z') || *p == '_';
-		copy_clean(shown, sizeof(shown), plain ? t : "?", sizeof(shown));
-		set_err(errbuf, errlen, "%s: \"type\" is \"%s\", not \"service_account\"",
-				what, shown);
+		f1_copy_clean(shown, sizeof(shown), plain ? t : "?", sizeof(shown));
+		f1_set_msg(errbuf, errlen, "%s: \"type\" is \"%s\", not \"service_account\"",
+				   what, shown);
 		goto fail;
 	}
 	if (get_string(obj, "client_email") == NULL)
 	{
-		set_err(errbuf, errlen, "%s: missing \"client_email\"", what);
+		f1_set_msg(errbuf, errlen, "%s: missing \"client_email\"", what);
 		goto fail;
 	}
 	if (get_string(obj, "private_key") == NULL)
 	{
-		set_err(errbuf, errlen, "%s: missing \"private_key\"", what);
+		f1_set_msg(errbuf, errlen, "%s: missing \"private_key\"", what);
 		goto fail;
 	}
 
@@ -486,7 +417,7 @@ f1_service_account_parse(const char *json, size_t len, F1ServiceAccount *sa,
 	}
 	if (oom)
 	{
-		set_err(errbuf, errlen, "%s: out of memory", what);
+		f1_set_msg(errbuf, errlen, "%s: out of memory", what);
 		goto fail;
 	}
 
@@ -509,20 +440,6 @@ fail:
 
 /* ---- JWT ----------------------------------------------------------------- */
 
-/* Add a member; false when out of memory (the object keeps what it has). */
-static bool
-add_member(json_object *o, const char *key, json_object *v)
-{
-	if (v == NULL)
-		return false;
-	if (json_object_object_add(o, key, v) != 0)
-	{
-		json_object_put(v);
-		return false;
-	}
-	return true;
-}
-
 /* The JSON text of the header or the claims; NULL when out of memory. */
 static char *
 jwt_json(const F1ServiceAccount *sa, const char *scope, const char *aud,
@@ -536,18 +453,18 @@ jwt_json(const F1ServiceAccount *sa, const char *scope, const char *aud,
 		return NULL;
 	if (header)
 	{
-		ok = add_member(o, "alg", json_object_new_string("RS256")) &&
-			add_member(o, "typ", json_object_new_string("JWT")) &&
+		ok = f1_json_add_member(o, "alg", json_object_new_string("RS256")) &&
+			f1_json_add_member(o, "typ", json_object_new_string("JWT")) &&
 			(sa->private_key_id == NULL ||
-			 add_member(o, "kid", json_object_new_string(sa->private_key_id)));
+			 f1_json_add_member(o, "kid", json_object_new_string(sa->private_key_id)));
 	}
 	else
 	{
-		ok = add_member(o, "iss", json_object_new_string(sa->client_email)) &&
-			(scope == NULL || add_member(o, "scope", json_object_new_string(scope))) &&
-			add_member(o, "aud", json_object_new_string(aud)) &&
-			add_member(o, "iat", json_object_new_int64(iat)) &&
-			add_member(o, "exp", json_object_new_int64(exp));
+		ok = f1_json_add_member(o, "iss", json_object_new_string(sa->client_email)) &&
+			(scope == NULL || f1_json_add_member(o, "scope", json_object_new_string(scope))) &&
+			f1_json_add_member(o, "aud", json_object_new_string(aud)) &&
+			f1_json_add_member(o, "iat", json_object_new_int64(iat)) &&
+			f1_json_add_member(o, "exp", json_object_new_int64(exp));
 	}
 	if (ok)
 		s = json_dup(o);
@@ -577,18 +494,18 @@ f1_jwt_sign(const F1ServiceAccount *sa, const char *scope, const char *aud,
 
 	if (sa == NULL || sa->private_key == NULL || sa->client_email == NULL)
 	{
-		set_err(errbuf, errlen, "%s: no service account key", what);
+		f1_set_msg(errbuf, errlen, "%s: no service account key", what);
 		return NULL;
 	}
 	if (aud == NULL || aud[0] == '\0')
 	{
-		set_err(errbuf, errlen, "%s: no audience", what);
+		f1_set_msg(errbuf, errlen, "%s: no audience", what);
 		return NULL;
 	}
 	if (exp <= iat || exp - iat > F1_JWT_MAX_LIFETIME)
 	{
-		set_err(errbuf, errlen, "%s: exp - iat must be 1 to %d seconds, not %lld",
-				what, F1_JWT_MAX_LIFETIME, (long long) (exp - iat));
+		f1_set_msg(errbuf, errlen, "%s: exp - iat must be 1 to %d seconds, not %lld",
+				   what, F1_JWT_MAX_LIFETIME, (long long) (exp - iat));
 		return NULL;
 	}
 
@@ -598,14 +515,14 @@ f1_jwt_sign(const F1ServiceAccount *sa, const char *scope, const char *aud,
 	c64 = cjson != NULL ? b64_str(cjson) : NULL;
 	if (h64 == NULL || c64 == NULL)
 	{
-		set_err(errbuf, errlen, "%s: out of memory", what);
+		f1_set_msg(errbuf, errlen, "%s: out of memory", what);
 		goto done;
 	}
 	inlen = strlen(h64) + 1 + strlen(c64);
 	input = malloc(inlen + 1);
 	if (input == NULL)
 	{
-		set_err(errbuf, errlen, "%s: out of memory", what);
+		f1_set_msg(errbuf, errlen, "%s: out of memory", what);
 		goto done;
 	}
 	snprintf(input, inlen + 1, "%s.%s", h64, c64);
@@ -621,15 +538,15 @@ f1_jwt_sign(const F1ServiceAccount *sa, const char *scope, const char *aud,
 		(sig = malloc(siglen)) == NULL ||
 		EVP_DigestSign(md, sig, &siglen, (const unsigned char *) input, inlen) != 1)
 	{
-		set_err(errbuf, errlen, "%s: signing failed (%s)", what,
-				md == NULL || (siglen > 0 && sig == NULL) ? "out of memory" :
-				openssl_reason(reason, sizeof(reason)));
+		f1_set_msg(errbuf, errlen, "%s: signing failed (%s)", what,
+				   md == NULL || (siglen > 0 && sig == NULL) ? "out of memory" :
+				   openssl_reason(reason, sizeof(reason)));
 		goto done;
 	}
 	sig64 = f1_base64url_encode(sig, siglen);
 	if (sig64 == NULL || (jwt = malloc(inlen + 1 + strlen(sig64) + 1)) == NULL)
 	{
-		set_err(errbuf, errlen, "%s: out of memory", what);
+		f1_set_msg(errbuf, errlen, "%s: out of memory", what);
 		goto done;
 	}
 	snprintf(jwt, inlen + 1 + strlen(sig64) + 1, "%s.%s", input, sig64);
@@ -740,7 +657,7 @@ f1_token_response_parse(const char *body, size_t len, char **access_token,
 	if (obj == NULL)
 	{
 		/* never an excerpt: a truncated answer may hold part of a token */
-		set_err(errbuf, errlen, "%s: %s", what, why);
+		f1_set_msg(errbuf, errlen, "%s: %s", what, why);
 		return false;
 	}
 
@@ -754,7 +671,7 @@ f1_token_response_parse(const char *body, size_t len, char **access_token,
 		if (json_object_is_type(v, json_type_string))
 		{
 			/* OAuth 2.0: {"error": "invalid_grant", "error_description": ...} */
-			copy_clean(code, sizeof(code), json_object_get_string(v), sizeof(code));
+			f1_copy_clean(code, sizeof(code), json_object_get_string(v), sizeof(code));
 			d = get_string(obj, "error_description");
 		}
 		else if (json_object_is_type(v, json_type_object))
@@ -762,15 +679,15 @@ f1_token_response_parse(const char *body, size_t len, char **access_token,
 			/* Google's API envelope: {"error": {"code", "message", "status"}} */
 			json_object *s = get_string(v, "status");
 
-			copy_clean(code, sizeof(code), s != NULL ? json_object_get_string(s) : "error",
-					   sizeof(code));
+			f1_copy_clean(code, sizeof(code), s != NULL ? json_object_get_string(s) : "error",
+						  sizeof(code));
 			d = get_string(v, "message");
 		}
 		else
 			snprintf(code, sizeof(code), "error");
 		if (d != NULL)
-			copy_clean(desc, sizeof(desc), json_object_get_string(d), sizeof(desc));
-		set_err(errbuf, errlen, "%s%s%s", code, desc[0] ? ": " : "", desc);
+			f1_copy_clean(desc, sizeof(desc), json_object_get_string(d), sizeof(desc));
+		f1_set_msg(errbuf, errlen, "%s%s%s", code, desc[0] ? ": " : "", desc);
 		json_object_put(obj);
 		return false;
 	}
@@ -778,7 +695,7 @@ f1_token_response_parse(const char *body, size_t len, char **access_token,
 	tok = get_string(obj, "access_token");
 	if (tok == NULL)
 	{
-		set_err(errbuf, errlen, "%s: no \"access_token\"", what);
+		f1_set_msg(errbuf, errlen, "%s: no \"access_token\"", what);
 		json_object_put(obj);
 		return false;
 	}
@@ -787,8 +704,8 @@ f1_token_response_parse(const char *body, size_t len, char **access_token,
 	{
 		if (*t < 0x21 || *t > 0x7E)
 		{
-			set_err(errbuf, errlen, "%s: \"access_token\" holds characters not allowed in an HTTP header",
-					what);
+			f1_set_msg(errbuf, errlen, "%s: \"access_token\" holds characters not allowed in an HTTP header",
+					   what);
 			goto fail;
 		}
 	}
@@ -796,20 +713,20 @@ f1_token_response_parse(const char *body, size_t len, char **access_token,
 		(!json_object_is_type(v, json_type_string) ||
 		 strcasecmp(json_object_get_string(v), "Bearer") != 0))
 	{
-		set_err(errbuf, errlen, "%s: \"token_type\" is not \"Bearer\"", what);
+		f1_set_msg(errbuf, errlen, "%s: \"token_type\" is not \"Bearer\"", what);
 		goto fail;
 	}
 	if (json_object_object_get_ex(obj, "expires_in", &v) && v != NULL &&
 		(!get_int64(v, &secs) || secs < 0))
 	{
-		set_err(errbuf, errlen, "%s: \"expires_in\" is not a number of seconds", what);
+		f1_set_msg(errbuf, errlen, "%s: \"expires_in\" is not a number of seconds", what);
 		goto fail;
 	}
 
 	*access_token = strdup(json_object_get_string(tok));
 	if (*access_token == NULL)
 	{
-		set_err(errbuf, errlen, "%s: out of memory", what);
+		f1_set_msg(errbuf, errlen, "%s: out of memory", what);
 		goto fail;
 	}
 	*expires_in = secs;

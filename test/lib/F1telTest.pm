@@ -24,9 +24,9 @@ use Time::HiRes qw(time usleep);
 
 our @EXPORT = qw(
   repo_root data_dir start_broker stop_broker broker_down broker_up
-  new_node run_feed start_feed finish_feed load_expected
+  new_node new_plain_node run_feed start_feed finish_feed load_expected
   expected_counts table_counts wait_for_counts compare_with_files
-  data_columns natural_key staging_tables
+  data_columns natural_key staging_tables message_upsert_sql raw_load_sql
   start_bigquery stop_bigquery bq_call bq_table_rows sink_conf wait_for_sinks
 );
 
@@ -118,6 +118,116 @@ EOF
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION f1tel');
 	return $node;
+}
+
+# A started node with f1tel preloaded and the extension created in "postgres",
+# but no ingest worker and no sink (f1tel.enriched_topic = ''): for tests
+# that write the staging tables themselves.  $opt{conf}: more settings.
+sub new_plain_node
+{
+	my ($name, %opt) = @_;
+
+	# PGXS's installcheck sets PG_REGRESS (Cluster->init needs it); prove by hand does not
+	if (!$ENV{PG_REGRESS})
+	{
+		chomp(my $pgxs = `pg_config --pgxs`);
+		$ENV{PG_REGRESS} = dirname($pgxs) . '/../test/regress/pg_regress';
+	}
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init;
+	$node->append_conf('postgresql.conf', <<"EOF");
+shared_preload_libraries = 'f1tel'
+f1tel.database = 'postgres'
+f1tel.ingest_workers = 0
+f1tel.enriched_topic = ''
+@{[ $opt{conf} // '' ]}
+EOF
+	$node->start;
+	$node->safe_psql('postgres', 'CREATE EXTENSION f1tel');
+	return $node;
+}
+
+# ---- messages written by hand (test/t/020_*, 021_*) ------------------------
+
+# The fields of the messages of the topics the enrichment reads, as the tests
+# that write the staging tables themselves send them (message_upsert_sql).
+sub message_columns
+{
+	return {
+		laps => [
+			qw(session_key driver_number lap_number meeting_key date_start lap_duration
+			  duration_sector_1 duration_sector_2 duration_sector_3 i1_speed i2_speed
+			  st_speed is_pit_out_lap segments_sector_1 segments_sector_2 segments_sector_3)
+		],
+		position => [qw(session_key driver_number date meeting_key position)],
+		drivers => [
+			qw(session_key driver_number meeting_key broadcast_name full_name name_acronym
+			  team_name team_colour first_name last_name headshot_url country_code)
+		],
+		race_control => [
+			qw(session_key date meeting_key driver_number lap_number sector category flag
+			  scope message)
+		],
+	};
+}
+
+# The statement (no ';') that writes the messages of topic $t among those of
+# enrich_test.msgs (id, topic, key, payload) numbered p_ids as the ingest
+# worker writes a batch (src/ingest/store.c): one upsert, the last message of
+# a key winning; race_control, which has no natural key, inserted in order.
+sub message_upsert_sql
+{
+	my ($t) = @_;
+	my @c = @{ message_columns()->{$t} };
+	my $cols = join(', ', @c);
+	my $rcols = join(', ', map { "r.$_" } @c);
+	my $key = $KEYS{$t};
+	if ($key)
+	{
+		my %is_key = map { $_ => 1 } @$key;
+		my @nk = grep { !$is_key{$_} } @c;
+		return "INSERT INTO f1tel.$t AS t ($cols, src_topic, src_partition, src_offset)"
+		  . " SELECT $rcols, 'f1_$t', 0, b.id"
+		  . " FROM (SELECT DISTINCT ON (m.key) m.id, m.payload"
+		  . "   FROM unnest(p_ids) WITH ORDINALITY AS u(id, ord)"
+		  . "   JOIN enrich_test.msgs m ON m.id = u.id"
+		  . "  WHERE m.topic = '$t' ORDER BY m.key, u.ord DESC) b"
+		  . " CROSS JOIN LATERAL jsonb_populate_record(NULL::f1tel.$t, b.payload) r"
+		  . " ON CONFLICT (" . join(', ', @$key) . ") DO UPDATE SET "
+		  . join(', ', map { "$_ = EXCLUDED.$_" } @nk)
+		  . ", src_topic = EXCLUDED.src_topic, src_partition = EXCLUDED.src_partition,"
+		  . " src_offset = EXCLUDED.src_offset, ingested_at = now()"
+		  . " WHERE (" . join(', ', map { "t.$_" } @nk) . ") IS DISTINCT FROM ("
+		  . join(', ', map { "EXCLUDED.$_" } @nk) . ")";
+	}
+	return "INSERT INTO f1tel.$t ($cols, src_topic, src_partition, src_offset)"
+	  . " SELECT $rcols, 'f1_$t', 0, m.id"
+	  . " FROM unnest(p_ids) WITH ORDINALITY AS u(id, ord)"
+	  . " JOIN enrich_test.msgs m ON m.id = u.id"
+	  . " CROSS JOIN LATERAL jsonb_populate_record(NULL::f1tel.$t, m.payload) r"
+	  . " WHERE m.topic = '$t' ORDER BY u.ord"
+	  . " ON CONFLICT ON CONSTRAINT race_control_record_key DO NOTHING";
+}
+
+# SQL that creates enrich_test.raw (topic, j jsonb, ord) and loads into it,
+# one row per record, the files $data/<session>/<topic>.json of the sessions
+# and topics given, in that order.
+sub raw_load_sql
+{
+	my ($data, $sessions, $topics) = @_;
+	my $sql = q{
+CREATE SCHEMA enrich_test;
+CREATE TABLE enrich_test.raw (topic text, j jsonb, ord bigserial);
+};
+	foreach my $s (@$sessions)
+	{
+		foreach my $t (@$topics)
+		{
+			$sql .= "INSERT INTO enrich_test.raw (topic, j) SELECT '$t', j"
+			  . " FROM jsonb_array_elements(pg_read_file('$data/$s/$t.json')::jsonb) j;\n";
+		}
+	}
+	return $sql;
 }
 
 # ---- the feed ------------------------------------------------------------

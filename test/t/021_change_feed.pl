@@ -23,75 +23,28 @@
 use strict;
 use warnings;
 
-use Cwd qw(abs_path);
-use File::Basename qw(dirname);
+use FindBin;
+use lib "$FindBin::RealBin/../lib";
+use F1telTest;
 use IPC::Run;
 use List::Util qw(shuffle);
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time usleep);
 
-my $data = abs_path($ENV{F1TEL_DATA} // dirname(__FILE__) . '/../../../shared/data/openf1');
+my $data = data_dir();
 BAIL_OUT("recorded sessions not found in $data (set F1TEL_DATA)")
-  unless defined $data && -f "$data/9189/laps.json" && -f "$data/9606/laps.json";
+  unless -f "$data/9189/laps.json" && -f "$data/9606/laps.json";
 
-# PGXS's installcheck sets PG_REGRESS (Cluster->init needs it); prove by hand does not
-if (!$ENV{PG_REGRESS})
-{
-	chomp(my $pgxs = `pg_config --pgxs`);
-	$ENV{PG_REGRESS} = dirname($pgxs) . '/../test/regress/pg_regress';
-}
-
-my $node = PostgreSQL::Test::Cluster->new('change_feed');
-$node->init;
-$node->append_conf('postgresql.conf', <<'EOF');
-shared_preload_libraries = 'f1tel'
-f1tel.database = 'postgres'
-f1tel.ingest_workers = 0
-f1tel.enriched_topic = ''
+my $node = new_plain_node('change_feed', conf => <<'EOF');
 deadlock_timeout = 100ms
 log_lock_waits = on
 EOF
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION f1tel');
 
 # ---- the messages and the worker-shaped writes ------------------------------
 
-my %columns = (
-	laps => [
-		qw(session_key driver_number lap_number meeting_key date_start lap_duration
-		  duration_sector_1 duration_sector_2 duration_sector_3 i1_speed i2_speed
-		  st_speed is_pit_out_lap segments_sector_1 segments_sector_2 segments_sector_3)
-	],
-	position => [qw(session_key driver_number date meeting_key position)],
-	drivers => [
-		qw(session_key driver_number meeting_key broadcast_name full_name name_acronym
-		  team_name team_colour first_name last_name headshot_url country_code)
-	],
-	race_control => [
-		qw(session_key date meeting_key driver_number lap_number sector category flag
-		  scope message)
-	],
-);
-my %keys = (
-	laps => [qw(session_key driver_number lap_number)],
-	position => [qw(session_key driver_number date)],
-	drivers => [qw(session_key driver_number)],
-);
-
-my $sql = q{
-CREATE SCHEMA enrich_test;
-CREATE TABLE enrich_test.raw (topic text, j jsonb, ord bigserial);
-};
-foreach my $s (qw(9189 9606))
-{
-	foreach my $t (qw(laps position drivers race_control sessions))
-	{
-		$sql .= "INSERT INTO enrich_test.raw (topic, j) SELECT '$t', j"
-		  . " FROM jsonb_array_elements(pg_read_file('$data/$s/$t.json')::jsonb) j;\n";
-	}
-}
+my $sql = raw_load_sql($data, [qw(9189 9606)],
+	[qw(laps position drivers race_control sessions)]);
 $sql .= q{
 -- one message per row, id in chronological order (drivers an hour before the
 -- session, laps at their end, records at their date; opened laps at their start)
@@ -152,37 +105,7 @@ BEGIN
 };
 foreach my $t (qw(drivers laps position race_control))
 {
-	my @c = @{ $columns{$t} };
-	my $cols = join(', ', @c);
-	my $rcols = join(', ', map { "r.$_" } @c);
-	if ($keys{$t})
-	{
-		my %is_key = map { $_ => 1 } @{ $keys{$t} };
-		my @nk = grep { !$is_key{$_} } @c;
-		$sql .= "\tINSERT INTO f1tel.$t AS t ($cols, src_topic, src_partition, src_offset)"
-		  . " SELECT $rcols, 'f1_$t', 0, b.id"
-		  . " FROM (SELECT DISTINCT ON (m.key) m.id, m.payload"
-		  . "   FROM unnest(p_ids) WITH ORDINALITY AS u(id, ord)"
-		  . "   JOIN enrich_test.msgs m ON m.id = u.id"
-		  . "  WHERE m.topic = '$t' ORDER BY m.key, u.ord DESC) b"
-		  . " CROSS JOIN LATERAL jsonb_populate_record(NULL::f1tel.$t, b.payload) r"
-		  . " ON CONFLICT (" . join(', ', @{ $keys{$t} }) . ") DO UPDATE SET "
-		  . join(', ', map { "$_ = EXCLUDED.$_" } @nk)
-		  . ", src_topic = EXCLUDED.src_topic, src_partition = EXCLUDED.src_partition,"
-		  . " src_offset = EXCLUDED.src_offset, ingested_at = now()"
-		  . " WHERE (" . join(', ', map { "t.$_" } @nk) . ") IS DISTINCT FROM ("
-		  . join(', ', map { "EXCLUDED.$_" } @nk) . ");\n";
-	}
-	else
-	{
-		$sql .= "\tINSERT INTO f1tel.$t ($cols, src_topic, src_partition, src_offset)"
-		  . " SELECT $rcols, 'f1_$t', 0, m.id"
-		  . " FROM unnest(p_ids) WITH ORDINALITY AS u(id, ord)"
-		  . " JOIN enrich_test.msgs m ON m.id = u.id"
-		  . " CROSS JOIN LATERAL jsonb_populate_record(NULL::f1tel.$t, m.payload) r"
-		  . " WHERE m.topic = '$t' ORDER BY u.ord"
-		  . " ON CONFLICT ON CONSTRAINT race_control_record_key DO NOTHING;\n";
-	}
+	$sql .= "\t" . message_upsert_sql($t) . ";\n";
 }
 $sql .= q{
 END

@@ -11,9 +11,9 @@
  * ../shared/reference/bigquery-v2-discovery.json from the repository root);
  * without it those checks are skipped with a notice.
  *
- * A small harness of its own, like test_decode.c: one line per failed check,
- * then "N passed, N failed" (N counting test cases), exit status non-zero
- * on any failure.  `make unit` runs it.  Keys are made here with OpenSSL;
+ * The harness is test/unit/harness.h, shared with test_decode.c: one line
+ * per failed check, then "N passed, N failed" (N counting test cases), exit
+ * status non-zero on any failure.  `make unit` runs it.  Keys are made here with OpenSSL;
  * nothing is read from the network.  Memory from the code under test is
  * freed here, so that LeakSanitizer checks its contracts.
  */
@@ -40,60 +40,10 @@
 
 #define ERRLEN 256
 
-/* ---- harness ------------------------------------------------------------- */
+/* ---- harness: test/unit/harness.h -------------------------------------- */
 
-const char *__ubsan_default_options(void);
+#include "harness.h"
 
-/* Undefined behaviour fails the run (UBSan only warns by default). */
-const char *
-__ubsan_default_options(void)
-{
-	return "halt_on_error=1:print_stacktrace=1";
-}
-
-static int	n_passed;
-static int	n_failed;
-static const char *case_name;
-static bool case_ok;
-
-static void
-begin_case(const char *name)
-{
-	case_name = name;
-	case_ok = true;
-}
-
-static void
-end_case(void)
-{
-	if (case_ok)
-		n_passed++;
-	else
-		n_failed++;
-	case_name = NULL;
-}
-
-static bool check_at(bool ok, const char *file, int line, const char *fmt,...)
-			__attribute__((format(printf, 4, 5)));
-
-static bool
-check_at(bool ok, const char *file, int line, const char *fmt,...)
-{
-	va_list		ap;
-
-	if (ok)
-		return true;
-	case_ok = false;
-	printf("FAIL [%s] %s:%d: ", case_name ? case_name : "?", file, line);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	return false;
-}
-
-#define CHECK(cond) check_at((cond), __FILE__, __LINE__, "%s", #cond)
-#define CHECKF(cond, ...) check_at((cond), __FILE__, __LINE__, __VA_ARGS__)
 #define CHECK_STREQ(got, want) do { \
 	const char *g_ = (got), *w_ = (want); \
 	CHECKF(g_ != NULL && strcmp(g_, w_) == 0, "%s: got \"%s\", want \"%s\"", #got, \
@@ -101,35 +51,6 @@ check_at(bool ok, const char *file, int line, const char *fmt,...)
 } while (0)
 
 /* ---- helpers ------------------------------------------------------------- */
-
-/* J(): a copy of s with ' turned into ", freed at exit. */
-static char *j_strings[1024];
-static int	n_j_strings;
-
-static const char *
-J(const char *s)
-{
-	char	   *c = strdup(s);
-
-	if (c == NULL || n_j_strings == (int) (sizeof(j_strings) / sizeof(j_strings[0])))
-	{
-		fprintf(stderr, "J(): out of room\n");
-		exit(2);
-	}
-	for (char *p = c; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	j_strings[n_j_strings++] = c;
-	return c;
-}
-
-static void
-free_j_strings(void)
-{
-	for (int i = 0; i < n_j_strings; i++)
-		free(j_strings[i]);
-	n_j_strings = 0;
-}
 
 /* Parse JSON text (NUL-terminated); NULL if it is not JSON. */
 static json_object *
@@ -1929,35 +1850,12 @@ test_discovery(const char *root)
 
 /* ---- main ------------------------------------------------------------------------ */
 
-static char repo_root[4096] = ".";
-
-/* The repository root: the current directory if it holds src/sink,
- * else three levels above the test binary (test/unit/test_sink). */
-static void
-find_repo_root(const char *argv0)
-{
-	char		buf[4096];
-	char	   *slash;
-
-	if (access("src/sink/jwt.h", R_OK) == 0)
-		return;
-	snprintf(buf, sizeof(buf), "%s", argv0);
-	for (int up = 0; up < 3; up++)
-	{
-		slash = strrchr(buf, '/');
-		if (slash == NULL)
-			return;
-		*slash = '\0';
-	}
-	snprintf(repo_root, sizeof(repo_root), "%s", buf[0] ? buf : "/");
-}
-
 int
 main(int argc, char **argv)
 {
 	(void) argc;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	find_repo_root(argv[0]);
+	find_repo_root(argv[0], "src/sink/jwt.h");
 	make_keys();
 
 	test_base64url();
@@ -1973,7 +1871,5 @@ main(int argc, char **argv)
 	test_discovery(repo_root);
 
 	free_keys();
-	free_j_strings();
-	printf("%d passed, %d failed\n", n_passed, n_failed);
-	return n_failed == 0 ? 0 : 1;
+	return harness_report();
 }
