@@ -402,7 +402,7 @@ f1_bq_push(F1SinkChange *ch, int n, F1SinkStats *stats, char **error)
 					wait_ms = Max(wait_ms, 2000);
 					break;
 				case F1BQ_QUOTA:
-					wait_ms = Max(wait_ms, 60000);
+					wait_ms = Max(wait_ms, 120000);	/* quotaExceeded: minutes */
 					break;
 				case F1BQ_RETRY:
 				case F1BQ_FATAL:
