@@ -46,6 +46,20 @@ my $node = new_node('sinkfaults', broker => $broker,
 	conf => sink_conf($bq, credentials => "$dir/sa.json", timeout_ms => 3000));
 my @endpoints = qw(sessions meetings drivers laps position race_control);
 
+# Wait until a replay of 9189 (under a session key offset) is fully ingested:
+# only then can "nothing queued for the sinks" mean "everything pushed".
+sub wait_ingested
+{
+	my ($offset) = @_;
+	my $sk = 9189 + $offset;
+	$node->poll_query_until('postgres', qq{
+		SELECT (SELECT count(*) FROM f1tel.laps WHERE session_key = $sk) = 949
+		   AND (SELECT count(*) FROM f1tel.position WHERE session_key = $sk) = 548
+		   AND (SELECT count(*) FROM f1tel.drivers WHERE session_key = $sk) = 20
+		   AND (SELECT count(*) FROM f1tel.race_control WHERE session_key = $sk) = 73})
+	  or die "replay $offset was not ingested";
+}
+
 sub bq_matches
 {
 	my ($label) = @_;
@@ -67,12 +81,23 @@ sub bq_matches
 			UNION ALL
 			(SELECT s, d, l, v, p FROM latest EXCEPT ALL
 			 SELECT session_key, driver_number, lap_number, version, position FROM f1tel.driver_laps)) x}),
-		'0', "$label: BigQuery's latest versions equal f1tel.driver_laps");
+		'0', "$label: BigQuery's latest versions equal f1tel.driver_laps")
+	  or diag $node->safe_psql('postgres', q{
+		WITH latest AS (
+			SELECT DISTINCT ON (1, 2, 3) (r->>'session_key')::int s, (r->>'driver_number')::int d,
+				   (r->>'lap_number')::int l, (r->>'version')::bigint v, (r->>'position')::int p
+			FROM bq_rows ORDER BY 1, 2, 3, 4 DESC)
+		SELECT 'pg ' || x::text FROM (SELECT session_key, driver_number, lap_number, version, position FROM f1tel.driver_laps
+			 EXCEPT ALL SELECT s, d, l, v, p FROM latest) x
+		UNION ALL
+		SELECT 'bq ' || y::text FROM (SELECT s, d, l, v, p FROM latest EXCEPT ALL
+			 SELECT session_key, driver_number, lap_number, version, position FROM f1tel.driver_laps) y
+		LIMIT 20});
 }
 
 # --- 1. the wrong key: a clear error, nothing lost, no secret in the log
 is(run_feed($broker, sessions => ['9189'], endpoints => \@endpoints), 0, 'feed replayed 9189');
-$node->poll_query_until('postgres', q{SELECT count(*) = 949 FROM f1tel.driver_laps}) or die 'no driver_laps';
+wait_ingested(0);
 $node->poll_query_until('postgres', q{
 	SELECT last_error LIKE '%invalid_grant%' FROM f1tel.sink_status WHERE sink = 'bigquery'})
   or die 'no auth error reported';
@@ -89,6 +114,8 @@ ok(wait_for_sinks($node, 120), 'with the right key every change was pushed');
 bq_matches('after the key was fixed');
 sleep 5;    # the token has expired
 is(run_feed($broker, sessions => ['9606'], endpoints => \@endpoints), 0, 'feed replayed 9606');
+$node->poll_query_until('postgres', q{SELECT count(*) = 1179 FROM f1tel.laps WHERE session_key = 9606
+	AND (SELECT count(*) FROM f1tel.position WHERE session_key = 9606) = 396}) or die '9606 not ingested';
 ok(wait_for_sinks($node, 120), 'pushed with a refreshed token');
 my (undef, $stats) = bq_call($bq, 'GET', '/_stats');
 note 'server stats: ' . encode_json($stats);
@@ -111,6 +138,7 @@ foreach my $f (@faults)
 }
 is(run_feed($broker, sessions => ['9189'], endpoints => \@endpoints, extra => [ '--session-key-offset', 100000 ]),
 	0, 'feed replayed a clone of 9189');
+wait_ingested(100000);
 ok(wait_for_sinks($node, 180), 'every change pushed through the faults');
 bq_matches('after injected faults');
 cmp_ok($node->safe_psql('postgres', q{SELECT retries FROM f1tel.sink_status WHERE sink = 'bigquery'}),
@@ -128,6 +156,7 @@ sub crash_mid_push
 	  or die 'the sink is not pushing';
 	$crash->();
 	$node->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()') or die 'no recovery';
+	wait_ingested($offset);
 	ok(wait_for_sinks($node, 180), "$label: every change pushed after the crash");
 	bq_matches($label);
 }

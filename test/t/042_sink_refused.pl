@@ -38,7 +38,9 @@ is($st, 200, 'driver_laps created with position REQUIRED');
 my $node = new_node('refused', broker => $broker, conf => sink_conf($bq));
 is(run_feed($broker, sessions => ['9606'], endpoints => [qw(sessions meetings drivers laps position)]), 0,
 	'feed replayed 9606');
-$node->poll_query_until('postgres', 'SELECT count(*) = 1179 FROM f1tel.driver_laps') or die 'no driver_laps';
+$node->poll_query_until('postgres', q{SELECT (SELECT count(*) FROM f1tel.driver_laps) = 1179
+	AND (SELECT count(*) FROM f1tel.position) = 396 AND (SELECT count(*) FROM f1tel.drivers) = 20})
+  or die 'not ingested';
 ok(wait_for_sinks($node, 180), 'nothing left queued: pushed or refused');
 
 my $dead = $node->safe_psql('postgres', q{SELECT count(*) FROM f1tel.sink_dead_letters WHERE sink = 'bigquery'});
