@@ -1,5 +1,5 @@
-# test/t/040_sink.pl — the sink: BigQuery (the local server) and the upsert
-# topic, after replays of 9189 and 9606.
+# test/t/040_sink.pl — the sink: BigQuery (the local server, tokens from its
+# GCE metadata endpoint) and the upsert topic, after replays of 9189 and 9606.
 #
 # BigQuery's driver_laps, reduced to the latest version of each lap, must equal
 # f1tel.driver_laps row for row, with no row version stored twice; its
@@ -16,8 +16,11 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 my $broker = start_broker(partitions => 4);
-my $bq = start_bigquery();
-my $node = new_node('sink', broker => $broker, conf => sink_conf($bq));
+# API calls need a token; the sink gets its tokens from the server's GCE
+# metadata endpoint (f1tel.bigquery_credentials = 'metadata')
+my $bq = start_bigquery(args => [ '--require-auth', 'token' ]);
+$ENV{GCE_METADATA_HOST} = "127.0.0.1:$bq->{port}";
+my $node = new_node('sink', broker => $broker, conf => sink_conf($bq, credentials => 'metadata'));
 my @endpoints = qw(sessions meetings drivers laps position race_control);
 
 is(run_feed($broker, sessions => [ '9189', '9606' ], endpoints => \@endpoints), 0, 'feed replayed both sessions');
