@@ -125,3 +125,8 @@ fuzz: test/unit/fuzz_decode
 	test/unit/fuzz_decode -max_total_time=60 tmp_fuzz test/unit/corpus
 
 .PHONY: install-tools uninstall-tools unit fuzz
+
+# the benchmark (test/bench/README.md): about 10 minutes, not part of the tests
+bench:
+	test/bench/run.sh
+.PHONY: bench

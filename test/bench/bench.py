@@ -1,0 +1,1385 @@
+#!/usr/bin/python3
+"""f1tel's benchmark: the orchestrator behind test/bench/run.sh (see README.md here).
+
+Everything runs on this machine, on 127.0.0.1: one f1tel-broker holding the
+backlog, a throwaway PostgreSQL 15 cluster (initdb under --tmp, f1tel
+preloaded), the local BigQuery server, the programs f1tel-feed and the
+helpers of test/bench.  Prints progress lines, then one table of figures,
+ratios and goals; writes the same to --out as JSON.
+"""
+
+import argparse
+import atexit
+import datetime
+import gzip
+import json
+import math
+import os
+import platform
+import re
+import select
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+import psycopg2
+from confluent_kafka import Consumer, TopicPartition
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+PY = "/usr/bin/python3"
+
+ENDPOINTS = ["laps", "position", "drivers", "race_control", "sessions", "meetings",
+             "car_data", "location"]
+DEFAULT_TOPICS = {"laps": "f1_laps", "position": "f1_position", "drivers": "f1_drivers",
+                  "race_control": "f1-race_control", "sessions": "f1_sessions",
+                  "meetings": "f1_meetings", "car_data": "f1_car_data", "location": "f1_location"}
+KEYS = {"laps": ("session_key", "driver_number", "lap_number"),
+        "position": ("session_key", "driver_number", "date"),
+        "drivers": ("session_key", "driver_number"),
+        "sessions": ("session_key",), "meetings": ("meeting_key",),
+        "car_data": ("session_key", "driver_number", "date"),
+        "location": ("session_key", "driver_number", "date"),
+        "race_control": None}
+# the order f1tel writes a batch in (drivers before laps)
+WRITE_ORDER = ["meetings", "sessions", "drivers", "laps", "position", "race_control",
+               "car_data", "location"]
+PUSH_ENDPOINTS = ["laps", "position", "drivers", "race_control", "sessions", "meetings"]
+KAFKA_CONFIG = ("session.timeout.ms=6000, heartbeat.interval.ms=1000, "
+                "reconnect.backoff.max.ms=1000, fetch.wait.max.ms=10")
+
+T_START = time.time()
+PROCS = []          # (name, Popen) we started, stopped at exit by pid
+CLUSTER = {}
+
+
+def log(msg):
+    el = time.time() - T_START
+    print("[%02d:%02d] %s" % (el // 60, el % 60, msg), flush=True)
+
+
+def die(msg):
+    log("FAILED: " + msg)
+    sys.exit(1)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def as_pg(cmd):
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--"] + cmd
+    return cmd
+
+
+def pctl(*args, check=True):
+    cmd = as_pg([os.path.join(CLUSTER["bindir"], "pg_ctl"), "-D", CLUSTER["data"], "-l",
+                 CLUSTER["logfile"], "-w", "-t", "60"] + list(args))
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=90)
+    if check and r.returncode != 0:
+        die("pg_ctl %s: %s" % (" ".join(args), r.stdout[-2000:]))
+    return r
+
+
+def start_proc(name, cmd, ready=None, env=None, timeout=30, stdout=None):
+    """Start a program; if ready is a regex, wait for it on stdout."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE if ready else (stdout or subprocess.DEVNULL),
+                         stderr=subprocess.DEVNULL, env=env, text=True)
+    PROCS.append((name, p))
+    if ready:
+        deadline = time.time() + timeout
+        buf = ""
+        while time.time() < deadline:
+            r, _, _ = select.select([p.stdout], [], [], 0.2)
+            if r:
+                line = p.stdout.readline()
+                if not line:
+                    break
+                buf += line
+                if re.search(ready, buf):
+                    return p
+            if p.poll() is not None:
+                break
+        die("%s did not start (%s)" % (name, buf.strip()))
+    return p
+
+
+def stop_proc(p, sig=signal.SIGTERM, wait=10):
+    if p.poll() is None:
+        try:
+            os.kill(p.pid, sig)
+            p.wait(timeout=wait)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.kill(p.pid, signal.SIGKILL)
+                p.wait(timeout=5)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                pass
+
+
+def cleanup():
+    for name, p in reversed(PROCS):
+        stop_proc(p, wait=5)
+    if CLUSTER.get("started"):
+        pctl("stop", "-m", "immediate", check=False)
+        CLUSTER["started"] = False
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def pct(xs, p):
+    """nearest-rank percentile"""
+    xs = sorted(xs)
+    if not xs:
+        return None
+    k = min(len(xs) - 1, max(0, math.ceil(p / 100.0 * len(xs)) - 1))
+    return xs[k]
+
+
+def vmhwm_kb(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def proc_mem_kb(pid):
+    """(RssAnon, RssShmem) now, in kB"""
+    anon = shm = None
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("RssAnon:"):
+                    anon = int(line.split()[1])
+                elif line.startswith("RssShmem:"):
+                    shm = int(line.split()[1])
+    except OSError:
+        pass
+    return anon, shm
+
+
+def anon_breakdown_kb(pid):
+    """Anonymous memory now: the [heap] (the main thread's malloc: PostgreSQL, the decoder) and the rest
+    (other threads' malloc arenas and large mmaps: mostly librdkafka)"""
+    heap = other = 0
+    name = None
+    try:
+        with open("/proc/%d/smaps" % pid) as f:
+            for line in f:
+                if "-" in line.split(" ", 1)[0] and not line.startswith(("Anon", "Rss", "Pss")):
+                    parts = line.split()
+                    name = parts[5] if len(parts) > 5 else ""
+                elif line.startswith("Anonymous:"):
+                    kb = int(line.split()[1])
+                    if name == "[heap]":
+                        heap += kb
+                    elif not name or name.startswith("[anon"):
+                        other += kb
+    except OSError:
+        return None
+    return {"heap": heap, "other_anon": other}
+
+
+def proc_cpu_secs(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def machine_cpu():
+    """(busy, total) jiffies of the whole machine"""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]
+    return sum(v) - idle, sum(v)
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
+
+
+# ---- the recorded data ------------------------------------------------------------------
+
+def load_records(sdir, ep):
+    for ext in (".json", ".json.gz"):
+        f = os.path.join(sdir, ep + ext)
+        if os.path.exists(f):
+            op = gzip.open if ext.endswith(".gz") else open
+            with op(f, "rt", encoding="utf-8") as fh:
+                return json.load(fh)
+    return None
+
+
+def count_session(sdir):
+    """Per endpoint: messages, rows after the natural-key merge, records without a full key."""
+    out = {}
+    for ep in ENDPOINTS:
+        recs = load_records(sdir, ep)
+        if recs is None:
+            out[ep] = (0, 0, 0)
+            continue
+        key = KEYS[ep]
+        seen = set()
+        dead = 0
+        for r in recs:
+            if key:
+                k = tuple(r.get(c) for c in key)
+                if None in k:
+                    dead += 1
+                    continue
+            else:
+                k = json.dumps(r, sort_keys=True)
+            seen.add(k)
+        out[ep] = (len(recs), len(seen), dead)
+    return out
+
+
+def totals(counts, sessions, clones, endpoints=ENDPOINTS):
+    """messages, rows per endpoint (0 for endpoints not fed) and dead letters for clones of sessions."""
+    msgs = {ep: clones * sum(counts[s][ep][0] for s in sessions) if ep in endpoints else 0 for ep in ENDPOINTS}
+    rows = {ep: clones * sum(counts[s][ep][1] for s in sessions) if ep in endpoints else 0 for ep in ENDPOINTS}
+    dead = clones * sum(counts[s][ep][2] for s in sessions for ep in endpoints)
+    return msgs, rows, dead
+
+
+# ---- Kafka ---------------------------------------------------------------------------
+
+def watermarks(port, topics):
+    c = Consumer({"bootstrap.servers": "127.0.0.1:%d" % port, "group.id": "bench-wm",
+                  "enable.auto.commit": False})
+    md = c.list_topics(timeout=10)
+    out = {}
+    for t in topics:
+        lo_s = hi_s = 0
+        for p in md.topics[t].partitions:
+            lo, hi = c.get_watermark_offsets(TopicPartition(t, p), timeout=10)
+            lo_s += lo
+            hi_s += hi
+        out[t] = (lo_s, hi_s)
+    c.close()
+    return out
+
+
+def create_times(port, topics):
+    """(topic, partition, offset) -> CreateTime in seconds, for every message of topics."""
+    c = Consumer({"bootstrap.servers": "127.0.0.1:%d" % port, "group.id": "bench-ts",
+                  "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    md = c.list_topics(timeout=10)
+    parts = []
+    left = 0
+    for t in topics:
+        for p in md.topics[t].partitions:
+            lo, hi = c.get_watermark_offsets(TopicPartition(t, p), timeout=10)
+            if hi > lo:
+                parts.append(TopicPartition(t, p, lo))
+                left += hi - lo
+    c.assign(parts)
+    ts = {}
+    deadline = time.time() + 60
+    while left > 0 and time.time() < deadline:
+        for m in c.consume(num_messages=10000, timeout=0.5):
+            if m.error():
+                continue
+            ts[(m.topic(), m.partition(), m.offset())] = m.timestamp()[1] / 1000.0
+            left -= 1
+    c.close()
+    return ts
+
+
+def feed(port, dirs, offset=0, endpoints=None, topics=None, speed="max", extra=(), timeout=300):
+    cmd = ["f1tel-feed", "--brokers", "127.0.0.1:%d" % port, "--speed", str(speed), "--quiet"]
+    if offset:
+        cmd += ["--session-key-offset", str(offset)]
+    if endpoints:
+        cmd += ["--endpoints", ",".join(endpoints)]
+    for ep, t in (topics or {}).items():
+        cmd += ["--topic", "%s=%s" % (ep, t)]
+    cmd += list(extra) + list(dirs)
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+    if r.returncode != 0:
+        die("f1tel-feed failed (%d): %s" % (r.returncode, r.stderr[-1000:]))
+
+
+# ---- PostgreSQL ----------------------------------------------------------------------
+
+def connect(db="postgres", autocommit=True):
+    c = psycopg2.connect(host="127.0.0.1", port=CLUSTER["port"], user="postgres", dbname=db,
+                         connect_timeout=10)
+    c.autocommit = autocommit
+    return c
+
+
+def q(conn, sql, args=None):
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        if cur.description is not None:
+            return cur.fetchall()
+    return None
+
+
+def q1(conn, sql, args=None):
+    r = q(conn, sql, args)
+    return r[0][0] if r else None
+
+
+def alter_system(settings):
+    c = connect()
+    for k, v in settings.items():
+        q(c, "ALTER SYSTEM SET %s = %%s" % k, (str(v),))
+    q(c, "SELECT pg_reload_conf()")
+    c.close()
+
+
+def init_cluster(tmp):
+    bindir = subprocess.run(["pg_config", "--bindir"], stdout=subprocess.PIPE, text=True).stdout.strip()
+    if not os.path.exists(os.path.join(bindir, "initdb")):
+        bindir = "/usr/lib/postgresql/15/bin"
+    CLUSTER.update(bindir=bindir, data=os.path.join(tmp, "pgdata"), port=free_port(),
+                   logfile=os.path.join(tmp, "postgres.log"))
+    r = subprocess.run(as_pg([os.path.join(bindir, "initdb"), "-D", CLUSTER["data"], "-U", "postgres",
+                              "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"]),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+    if r.returncode != 0:
+        die("initdb: " + r.stdout[-2000:])
+    with open(os.path.join(CLUSTER["data"], "postgresql.conf"), "a") as f:
+        f.write("""
+# ---- f1tel benchmark
+listen_addresses = '127.0.0.1'
+port = %d
+unix_socket_directories = '%s'
+shared_preload_libraries = 'f1tel'
+f1tel.database = 'bench'
+f1tel.ingest_workers = 1
+f1tel.brokers = '127.0.0.1:1'
+f1tel.enriched_topic = ''
+f1tel.kafka_config = '%s'
+max_worker_processes = 16
+shared_buffers = 512MB
+max_wal_size = 8GB
+checkpoint_timeout = 30min
+log_min_messages = warning
+""" % (CLUSTER["port"], tmp, KAFKA_CONFIG))
+    pctl("start")
+    CLUSTER["started"] = True
+
+
+def fresh_db(name, extension=True):
+    c = connect()
+    q(c, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % name)
+    q(c, "CREATE DATABASE %s" % name)
+    c.close()
+    if extension:
+        d = connect(name)
+        q(d, "CREATE EXTENSION f1tel")
+        d.close()
+
+
+def worker_pids(conn, kind="f1tel ingest"):
+    return [r[0] for r in q(conn, "SELECT pid FROM pg_stat_activity WHERE backend_type = %s", (kind,))]
+
+
+def wait_for(pred, timeout, interval=0.05):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(interval)
+    return None
+
+
+# ---- the benchmark ---------------------------------------------------------------------
+
+class Bench:
+    def __init__(self, a):
+        self.a = a
+        self.tmp = a.tmp
+        self.data = a.data
+        self.res = {"figures": {}, "runs": {}, "settings": {}, "missing": [], "notes": []}
+        self.group_n = 0
+
+    def budget_left(self):
+        return self.a.budget - (time.time() - T_START)
+
+    # -- setup
+    def setup(self):
+        a = self.a
+        counter = {}
+
+        def count():
+            for s in ("9189", "9606"):
+                counter[s] = count_session(os.path.join(self.data, s))
+        th = threading.Thread(target=count)
+        th.start()
+
+        self.sub_topics = {ep: "sub_" + ep for ep in ENDPOINTS}
+        self.push_topics = {ep: "push_" + ep for ep in PUSH_ENDPOINTS}
+        extra = list(self.sub_topics.values()) + list(self.push_topics.values())
+        self.bport = free_port()
+        log("f1tel-broker on 127.0.0.1:%d, %d partitions per topic" % (self.bport, a.partitions))
+        self.broker = start_proc("f1tel-broker", ["f1tel-broker", "--port", str(self.bport), "--partitions",
+                                                  str(a.partitions), "--topics", "+" + ",".join(extra)],
+                                 ready=r"ready")
+        dirs = [os.path.join(self.data, s) for s in ("9189", "9606")]
+        t0 = time.time()
+        for i in range(a.clones):
+            feed(self.bport, dirs, offset=i * 100000)
+            log("backlog: clone %d/%d of 9189+9606 produced (session keys +%d)" % (i + 1, a.clones, i * 100000))
+        feed(self.bport, [dirs[1]], offset=900000, topics=self.sub_topics)
+        log("subset: 9606 (all endpoints, session key +900000) produced to sub_* topics")
+        for i in range(a.push_clones):
+            feed(self.bport, dirs, offset=1000000 + i * 100000, endpoints=PUSH_ENDPOINTS,
+                 topics=self.push_topics)
+        log("push backlog: %d clones of laps/position/drivers/race_control produced to push_* topics (%.0f s of feeding)"
+            % (a.push_clones, time.time() - t0))
+        th.join()
+        self.counts = counter
+        self.main_msgs, self.main_rows, self.main_dead = totals(counter, ("9189", "9606"), a.clones)
+        self.sub_msgs, self.sub_rows, self.sub_dead = totals(counter, ("9606",), 1)
+        self.push_msgs, self.push_rows, self.push_dead = totals(counter, ("9189", "9606"), a.push_clones,
+                                                               PUSH_ENDPOINTS)
+        wm = watermarks(self.bport, list(DEFAULT_TOPICS.values()) + extra)
+        lost = {t: lo for t, (lo, hi) in wm.items() if lo != 0}
+        if lost:
+            die("the broker dropped data (low watermarks %s): raise --partitions" % lost)
+        for topics, msgs, what in ((DEFAULT_TOPICS, self.main_msgs, "backlog"),
+                                   (self.sub_topics, self.sub_msgs, "subset"),
+                                   (self.push_topics, self.push_msgs, "push backlog")):
+            for ep, t in topics.items():
+                if wm[t][1] != msgs[ep]:
+                    die("%s: topic %s holds %d messages, expected %d" % (what, t, wm[t][1], msgs[ep]))
+        self.n_main = sum(self.main_msgs.values())
+        self.n_sub = sum(self.sub_msgs.values())
+        self.n_push = sum(self.push_msgs.values())
+        self.res["settings"].update({
+            "broker": "f1tel-broker (librdkafka %s mock cluster), %d partitions per topic, lz4 (f1tel-feed default); "
+                      "every low watermark 0 after producing (nothing lost to retention)"
+                      % (self._rdkafka_version(), a.partitions),
+            "backlog": "%d clones of 9189+9606, all 8 endpoints: %d messages (%s)" % (
+                a.clones, self.n_main, ", ".join("%s %d" % (ep, self.main_msgs[ep]) for ep in ENDPOINTS)),
+            "subset": "9606 once, all 8 endpoints: %d messages" % self.n_sub,
+            "push_backlog": "%d clones of 9189+9606 laps/position/drivers/race_control/sessions/meetings: "
+                            "%d messages -> %d driver_laps + %d race_control rows" % (
+                                a.push_clones, self.n_push, self.push_rows["laps"], self.push_rows["race_control"]),
+        })
+        log("backlog ready: %d messages in %d partitions per topic, none dropped; subset %d; push %d"
+            % (self.n_main, a.partitions, self.n_sub, self.n_push))
+        init_cluster(self.tmp)
+        c = connect()
+        self.res["settings"]["postgresql"] = q1(c, "SELECT version()")
+        c.close()
+        self.res["settings"]["cluster"] = ("initdb under the temp dir, fsync on, synchronous_commit on, "
+                                           "shared_buffers 512MB, max_wal_size 8GB, checkpoint_timeout 30min; "
+                                           "f1tel.kafka_config '%s', f1tel.batch_size 10000, "
+                                           "f1tel.batch_wait_ms 0" % KAFKA_CONFIG)
+        log("PostgreSQL cluster on 127.0.0.1:%d (data %s)" % (CLUSTER["port"], CLUSTER["data"]))
+
+    def _rdkafka_version(self):
+        import confluent_kafka
+        return confluent_kafka.libversion()[0]
+
+    # -- 1. the bare consumer
+    def bare_consumer(self):
+        runs = []
+        for i in range(self.a.runs):
+            r = self.kcons("bare", DEFAULT_TOPICS.values())
+            runs.append(r)
+            log("bare librdkafka consumer run %d: %.0f msgs/s (%d msgs in %.2f s, VmHWM %d MB)"
+                % (i + 1, r["rate"], r["msgs"], r["secs"], r["vmhwm_kb"] // 1024))
+        self.res["runs"]["bare_consumer"] = runs
+        sb = self.kcons("bare", self.sub_topics.values())
+        sj = self.kcons("json", self.sub_topics.values())
+        self.res["runs"]["subset_bare"] = [sb]
+        self.res["runs"]["subset_json"] = [sj]
+        log("subset: bare consumer %.0f msgs/s (%.2f s CPU), consumer + json-c parse %.0f msgs/s (%.2f s CPU):"
+            " JSON costs %.1f us of CPU per message" % (sb["rate"], sb["cpu_secs"], sj["rate"], sj["cpu_secs"],
+                                                       (sj["cpu_secs"] - sb["cpu_secs"]) / sj["msgs"] * 1e6))
+
+    def kcons(self, mode, topics):
+        r = subprocess.run([self.a.kcons, "127.0.0.1:%d" % self.bport, mode] + list(topics),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=330)
+        if r.returncode != 0:
+            die("kcons %s: %s %s" % (mode, r.stdout, r.stderr[-500:]))
+        return json.loads(r.stdout)
+
+    # -- 2. f1tel ingest runs
+    def ingest_run(self, workers, label, topics=None, expect_msgs=None, expect_rows=None, expect_dead=0,
+                   timeout=240, extra_settings=None, perf=False):
+        topics = topics or DEFAULT_TOPICS
+        self.group_n += 1
+        group = "bench-%d" % self.group_n
+        settings = {"f1tel.ingest_workers": workers, "f1tel.brokers": "127.0.0.1:1",
+                    "f1tel.group_id": group, "f1tel.bigquery_project": ""}
+        for ep in ENDPOINTS:
+            settings["f1tel.topic_" + ep] = topics.get(ep, DEFAULT_TOPICS[ep] + "_unused")
+        settings.update(extra_settings or {})
+        alter_system(settings)
+        fresh_db("bench")
+        pctl("restart", "-m", "fast")
+        c = connect("bench")
+        q(c, "CHECKPOINT")
+        pids = wait_for(lambda: (lambda p: p if len(p) == workers else None)(worker_pids(c)), 30)
+        if not pids:
+            die("%s: %d ingest workers did not start" % (label, workers))
+        perf_p = None
+        if perf:
+            perf_p = self.start_perf(pids[0])
+        n_expect = sum(expect_msgs.values())
+        cpu0 = {p: proc_cpu_secs(p) for p in pids}
+        mcpu0 = machine_cpu()
+        load0 = loadavg()
+        anon_peak = {p: 0 for p in pids}
+        waits = {}
+        shm_peak = {p: 0 for p in pids}
+        t_enable = time.time()
+        alter_system({"f1tel.brokers": "127.0.0.1:%d" % self.bport})
+        samples = []
+        t_first = m_first = t_assigned = None
+        t_end = None
+        errors = set()
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            t = time.time()
+            rows = q(c, "SELECT count(*), coalesce(sum(next_offset), 0), string_agg(DISTINCT last_error, '; '),"
+                        "       (SELECT buffers_backend FROM pg_stat_bgwriter)"
+                        "  FROM f1tel.kafka_offsets WHERE group_id = %s", (group,))
+            nparts, total, err, bufs_backend = rows[0]
+            total = int(total)
+            if err:
+                errors.add(err)
+                if "AUTO_OFFSET_RESET" in err:
+                    die("%s: data lost to retention: %s" % (label, err))
+            if t_assigned is None and nparts > 0:
+                t_assigned = t
+            if total > 0 and t_first is None:
+                t_first, m_first = t, total
+                cpu0 = {p: proc_cpu_secs(p) for p in pids}
+                mcpu0 = machine_cpu()
+            samples.append((t, total, sum(proc_cpu_secs(p) or 0 for p in pids), proc_cpu_secs(self.broker.pid) or 0,
+                            dict(waits), bufs_backend))
+            if t_first is not None:
+                for st, wt, we in q(c, "SELECT state, wait_event_type, wait_event FROM pg_stat_activity"
+                                       " WHERE backend_type = 'f1tel ingest'"):
+                    k = "CPU (no wait event)" if wt is None else "%s:%s" % (wt, we)
+                    waits[k] = waits.get(k, 0) + 1
+            for p in pids:
+                an, sh = proc_mem_kb(p)
+                anon_peak[p] = max(anon_peak[p], an or 0)
+                shm_peak[p] = max(shm_peak[p], sh or 0)
+            if total >= n_expect:
+                t_end = t
+                break
+            time.sleep(0.025)
+        if t_end is None:
+            die("%s: not complete after %d s (%d of %d messages)" % (label, timeout, samples[-1][1] if samples else 0,
+                                                                    n_expect))
+        hwm = {pid: vmhwm_kb(pid) for pid in worker_pids(c)}
+        anon_end = [anon_breakdown_kb(p) for p in pids]
+        cpu_secs = [proc_cpu_secs(p) - cpu0[p] for p in pids
+                    if cpu0.get(p) is not None and proc_cpu_secs(p) is not None]
+        cpu = [x / max(0.001, t_end - t_first) for x in cpu_secs]
+        mcpu1 = machine_cpu()
+        busy = (mcpu1[0] - mcpu0[0]) / float(max(1, mcpu1[1] - mcpu0[1]))
+        prof = self.stop_perf(perf_p) if perf_p else None
+        # exactness: every table has its expected row count
+        got = {}
+        for ep in ENDPOINTS:
+            got[ep] = q1(c, "SELECT count(*) FROM f1tel.%s" % ep)
+        dead = q1(c, "SELECT count(*) FROM f1tel.dead_letters")
+        bad = {ep: (got[ep], expect_rows[ep]) for ep in ENDPOINTS if got[ep] != expect_rows[ep]}
+        if bad or dead != expect_dead:
+            die("%s: row counts differ (got, expected): %s; dead letters %d, expected %d"
+                % (label, bad, dead, expect_dead))
+        if expect_rows.get("laps"):
+            dl = q1(c, "SELECT count(*) FROM f1tel.driver_laps")
+            if dl != expect_rows["laps"]:
+                die("%s: driver_laps has %d rows, laps %d" % (label, dl, expect_rows["laps"]))
+        c.close()
+        r = {"workers": workers, "msgs": n_expect, "secs_from_enable": t_end - t_enable,
+             "join_secs": (t_assigned or t_first) - t_enable, "secs_first_to_last": t_end - t_first,
+             "first_commit_msgs": m_first,
+             "rate": (n_expect - m_first) / (t_end - t_first) if t_end > t_first else None,
+             "rate_from_enable": n_expect / (t_end - t_enable),
+             "vmhwm_kb": sorted(v for v in hwm.values() if v is not None),
+             "rss_anon_peak_kb": sorted(anon_peak.values()), "rss_shmem_peak_kb": sorted(shm_peak.values()),
+             "anon_at_end_kb": anon_end,
+             "worker_cpu": cpu, "machine_busy": busy, "loadavg_before": load0,
+             "worker_cpu_us_per_msg": sum(cpu_secs) / max(1, n_expect - m_first) * 1e6 if cpu_secs else None,
+             "wait_events": sorted(([k, v / float(max(1, sum(waits.values())))] for k, v in waits.items()),
+                                   key=lambda x: -x[1]),
+             "errors": sorted(errors), "samples": samples}
+        if prof:
+            r["perf"] = prof
+        log("%s: %d worker(s), %.0f msgs/s first to last commit (%.1f s; %.0f msgs/s with the %.1f s group join),"
+            " counts exact; worker VmHWM %s MB (private peak %s MB), worker CPU %s (%.1f us/msg), machine busy %.0f%%, load %.1f;"
+            " worker samples: %s"
+            % (label, workers, r["rate"] or 0, r["secs_first_to_last"], r["rate_from_enable"], r["join_secs"],
+               "/".join(str(v // 1024) for v in r["vmhwm_kb"]),
+               "/".join(str(v // 1024) for v in r["rss_anon_peak_kb"]),
+               "/".join("%.0f%%" % (x * 100) for x in cpu), r["worker_cpu_us_per_msg"] or 0, busy * 100, load0,
+               ", ".join("%s %.0f%%" % (k, v * 100) for k, v in r["wait_events"][:4])))
+        return r
+
+    def start_perf(self, pid, wait=0.3):
+        if not self.a.perf:
+            return None
+        out = os.path.join(self.tmp, "perf-%d.data" % pid)
+        try:
+            p = subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-F", "499", "-o", out, "-p", str(pid)],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except OSError:
+            return None
+        PROCS.append(("perf", p))
+        time.sleep(wait)
+        return (p, out)
+
+    def stop_perf(self, pp):
+        p, out = pp
+        stop_proc(p, sig=signal.SIGINT, wait=30)
+        prof = {}
+        for sort in ("dso", "sym"):
+            r = subprocess.run(["perf", "report", "-i", out, "--stdio", "--sort", sort, "--percent-limit", "1.5"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, timeout=120)
+            lines = []
+            for line in r.stdout.splitlines():
+                m = re.match(r"\s*([\d.]+)%\s+(.*)$", line)
+                if m:
+                    lines.append([float(m.group(1)), re.sub(r"\s+", " ", m.group(2)).strip()])
+            prof[sort] = lines[:25]
+        return prof
+
+    def ingest_runs(self):
+        r1, r2 = [], []
+        exported = False
+        for i in range(self.a.runs):
+            for w, lst in ((1, r1), (2, r2))[:self.a.max_workers]:
+                r = self.ingest_run(w, "f1tel ingest run %d" % (i + 1), expect_msgs=self.main_msgs,
+                                    expect_rows=self.main_rows, expect_dead=self.main_dead)
+                lst.append(r)
+                if not exported:
+                    self.export_csv()
+                    exported = True
+        self.res["runs"]["f1tel_1w"] = r1
+        self.res["runs"]["f1tel_2w"] = r2
+
+    # -- 1b. COPY
+    def export_csv(self):
+        c = connect("bench")
+        os.makedirs(os.path.join(self.tmp, "csv"), exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(os.path.join(self.tmp, "csv"), "postgres")
+        self.csv_cols = {}
+        t0 = time.time()
+        for ep in ENDPOINTS:
+            cols = [r[0] for r in q(c, """SELECT attname FROM pg_attribute
+                   WHERE attrelid = ('f1tel.' || %s)::regclass AND attnum > 0 AND NOT attisdropped
+                     AND attname NOT IN ('ingested_at', 'id') ORDER BY attnum""", (ep,))]
+            self.csv_cols[ep] = cols
+            q(c, "COPY (SELECT %s FROM f1tel.%s) TO '%s' WITH (FORMAT csv)"
+              % (", ".join(cols), ep, os.path.join(self.tmp, "csv", ep + ".csv")))
+        c.close()
+        log("CSV of the ingested rows written (%.1f s)" % (time.time() - t0))
+
+    def copy_run(self, triggers):
+        fresh_db("copydb")
+        c = connect("copydb")
+        q(c, "CHECKPOINT")
+        c.autocommit = False
+        if not triggers:
+            q(c, "SET session_replication_role = replica")
+        bpid = c.get_backend_pid()
+        cpu0 = proc_cpu_secs(bpid)
+        t0 = time.time()
+        for ep in WRITE_ORDER:
+            q(c, "COPY f1tel.%s (%s) FROM '%s' WITH (FORMAT csv)"
+              % (ep, ", ".join(self.csv_cols[ep]), os.path.join(self.tmp, "csv", ep + ".csv")))
+        c.commit()
+        secs = time.time() - t0
+        cpu1 = proc_cpu_secs(bpid)
+        rows = sum(self.main_rows.values())
+        dl = q1(c, "SELECT count(*) FROM f1tel.driver_laps")
+        c.close()
+        if triggers and dl != self.main_rows["laps"]:
+            die("COPY with triggers: driver_laps has %d rows, expected %d" % (dl, self.main_rows["laps"]))
+        r = {"triggers": triggers, "rows": rows, "secs": secs, "rate": rows / secs, "driver_laps": dl,
+             "cpu_us_per_row": (cpu1 - cpu0) / rows * 1e6 if cpu0 is not None and cpu1 is not None else None}
+        log("COPY triggers %s: %.0f rows/s (%d rows in %.2f s; %.1f us of backend CPU per row)"
+            % ("on " if triggers else "off", r["rate"], rows, secs, r["cpu_us_per_row"] or 0))
+        return r
+
+    def copy_runs(self):
+        on, off = [], []
+        for i in range(self.a.runs):
+            on.append(self.copy_run(True))
+            off.append(self.copy_run(False))
+        self.res["runs"]["copy_on"] = on
+        self.res["runs"]["copy_off"] = off
+        c = connect()
+        q(c, "DROP DATABASE IF EXISTS copydb WITH (FORCE)")
+        c.close()
+
+    # -- 3. the Python peer on the subset
+    def peer_runs(self):
+        f1, peer = [], []
+        for i in range(self.a.runs):
+            if self.budget_left() < 300 and i >= 1:
+                self.res["notes"].append("peer comparison: %d run(s) only (time budget)" % i)
+                break
+            f1.append(self.ingest_run(1, "f1tel subset run %d" % (i + 1), topics=self.sub_topics,
+                                      expect_msgs=self.sub_msgs, expect_rows=self.sub_rows,
+                                      expect_dead=self.sub_dead))
+            peer.append(self.peer_ingest(i))
+        self.res["runs"]["subset_f1tel_1w"] = f1
+        self.res["runs"]["subset_peer"] = peer
+
+    def peer_ingest(self, i):
+        fresh_db("peer")
+        c = connect("peer")
+        q(c, "CHECKPOINT")
+        self.group_n += 1
+        cmd = [PY, os.path.join(HERE, "peer_ingest.py"), "--brokers", "127.0.0.1:%d" % self.bport,
+               "--dsn", "host=127.0.0.1 port=%d user=postgres dbname=peer" % CLUSTER["port"],
+               "--group", "bench-peer-%d" % self.group_n, "--expect", str(self.n_sub), "--timeout", "240"]
+        for ep, t in self.sub_topics.items():
+            cmd += ["--topic", "%s=%s" % (t, ep)]
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+        if r.returncode != 0:
+            die("peer_ingest: %s %s" % (r.stdout, r.stderr[-1500:]))
+        out = json.loads(r.stdout)
+        got = {ep: q1(c, "SELECT count(*) FROM f1tel.%s" % ep) for ep in ENDPOINTS}
+        bad = {ep: (got[ep], self.sub_rows[ep]) for ep in ENDPOINTS if got[ep] != self.sub_rows[ep]}
+        if bad:
+            die("peer: row counts differ: %s" % bad)
+        c.close()
+        out["rate"] = (out["msgs"] - out["first_commit_msgs"]) / (out["t_last_commit"] - out["t_first_commit"])
+        out["secs_first_to_last"] = out["t_last_commit"] - out["t_first_commit"]
+        if out.get("backend_cpu_secs") is not None:
+            out["cpu_us_per_msg"] = (out["cpu_secs"] + out["backend_cpu_secs"]) / out["msgs"] * 1e6
+        log("Python peer run %d: %.0f msgs/s first to last commit (%.1f s), counts exact; %.1f us CPU per msg"
+            " (Python %.1f s + its backend %.1f s, start-up included)"
+            % (i + 1, out["rate"], out["secs_first_to_last"], out.get("cpu_us_per_msg") or 0, out["cpu_secs"],
+               out.get("backend_cpu_secs") or 0))
+        return out
+
+    # -- 5. push
+    def push_runs(self):
+        self.ingest_run(1, "push backlog ingest", topics=self.push_topics, expect_msgs=self.push_msgs,
+                        expect_rows=self.push_rows, expect_dead=self.push_dead)
+        port = free_port()
+        env = dict(os.environ, F1TEL_DATA=self.data)
+        self.bq = start_proc("bigquery server", [PY, os.path.join(REPO, "test", "bigquery", "server.py"),
+                                                 "--port", str(port), "--quiet"], ready=r"ready", env=env)
+        url = "http://127.0.0.1:%d" % port
+        n_rows = self.push_rows["laps"] + self.push_rows["race_control"]
+        f1, peer = [], []
+        for i in range(self.a.runs):
+            f1.append(self.push_f1tel(url, i, n_rows))
+            peer.append(self.push_peer(url, i, n_rows))
+        self.res["runs"]["push_f1tel"] = f1
+        self.res["runs"]["push_peer"] = peer
+        self.res["runs"]["push_limit"] = [self.push_peer(url, 9, n_rows, limit=4)]
+        stop_proc(self.bq)
+
+    def push_f1tel(self, url, i, n_rows):
+        c = connect("bench")
+        ds = "f1tel_run%d" % (i + 1)
+        t0 = time.time()
+        alter_system({"f1tel.bigquery_project": "bench", "f1tel.bigquery_dataset": ds,
+                      "f1tel.bigquery_endpoint": url, "f1tel.bigquery_credentials": "none"})
+        t_sub = t_end = None
+        sink_hwm = None
+        sink_anon = 0
+        perf_p = None
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            r = q(c, "SELECT pending, subscribed_at FROM f1tel.change_backlog WHERE subscriber = 'bigquery'")
+            pids = worker_pids(c, "f1tel sink")
+            if pids:
+                if i == 0 and perf_p is None:
+                    perf_p = self.start_perf(pids[0], wait=0) or False
+                sink_hwm = vmhwm_kb(pids[0]) or sink_hwm
+                sink_anon = max(sink_anon, proc_mem_kb(pids[0])[0] or 0)
+            if r and t_sub is None:
+                t_sub = time.time()
+            if r and r[0][0] == 0:
+                t_end = time.time()
+                break
+            time.sleep(0.025)
+        if t_end is None:
+            die("push: the sink did not empty its backlog in 180 s")
+        prof = self.stop_perf(perf_p) if perf_p else None
+        pushed, dead = q(c, "SELECT rows_pushed, dead_letters FROM f1tel.sink_status WHERE sink = 'bigquery'")[0]
+        alter_system({"f1tel.bigquery_project": ""})
+        wait_for(lambda: not worker_pids(c, "f1tel sink"), 20)
+        q(c, "SELECT f1tel.unsubscribe('bigquery')")
+        q(c, "DELETE FROM f1tel.sink_status")
+        c.close()
+        if pushed != n_rows or dead:
+            die("push: sink_status says %d rows pushed (%d dead), expected %d" % (pushed, dead, n_rows))
+        r = {"rows": n_rows, "secs": t_end - t0, "rate": n_rows / (t_end - t0), "vmhwm_kb": sink_hwm,
+             "rss_anon_peak_kb": sink_anon, "secs_to_subscribed": (t_sub or t_end) - t0,
+             "rate_after_subscribed": n_rows / (t_end - t_sub) if t_sub and t_end > t_sub else None}
+        if prof:
+            r["perf"] = prof
+        log("f1tel sink push run %d: %.0f rows/s (%d rows in %.2f s from the reload; %.0f rows/s after subscribe()),"
+            " sink VmHWM %s MB (private peak %s MB)"
+            % (i + 1, r["rate"], n_rows, r["secs"], r["rate_after_subscribed"] or 0, (sink_hwm or 0) // 1024,
+               sink_anon // 1024))
+        return r
+
+    def push_peer(self, url, i, n_rows, limit=0):
+        time.sleep(0.5)
+        cmd = [PY, os.path.join(HERE, "peer_push.py"),
+               "--dsn", "host=127.0.0.1 port=%d user=postgres dbname=bench" % CLUSTER["port"],
+               "--endpoint", url, "--project", "bench", "--dataset", "peer_run%d" % (i + 1),
+               "--schema-from", "f1tel_run1", "--batch", "500", "--limit", str(limit)]
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+        if r.returncode != 0:
+            die("peer_push: %s %s" % (r.stdout, r.stderr[-1500:]))
+        out = json.loads(r.stdout)
+        if out["rows"] != n_rows:
+            die("peer_push posted %d rows, expected %d" % (out["rows"], n_rows))
+        log("%s: %.0f rows/s (%d rows, %d requests, %.2f s)"
+            % ("the BigQuery server's own limit (prebuilt bodies, %d connections)" % limit if limit
+               else "Python push peer run %d" % (i + 1), out["rate"], out["rows"], out["requests"], out["secs"]))
+        # the launcher waits 2 s before starting a sink that stopped
+        time.sleep(max(0, 2.2 - out["secs"]))
+        return out
+
+    # -- 4. latency at live pace
+    def make_slice(self):
+        src = os.path.join(self.data, "9189")
+        dst = os.path.join(self.tmp, "slice", "9189")
+        os.makedirs(dst, exist_ok=True)
+        lo = "2023-11-19T06:%02d:00" % self.a.slice_start
+        hi = "2023-11-19T06:%02d:00" % (self.a.slice_start + self.a.slice_minutes)
+        n = {}
+        for ep in ENDPOINTS:
+            recs = load_records(src, ep)
+            if recs is None:
+                continue
+            if ep in ("drivers", "sessions", "meetings"):
+                keep = recs
+            else:
+                f = "date_start" if ep == "laps" else "date"
+                keep = [r for r in recs if r.get(f) and lo <= r[f][:19] < hi]
+            n[ep] = len(keep)
+            with open(os.path.join(dst, ep + ".json"), "w") as fh:
+                json.dump(keep, fh, separators=(",", ":"))
+        return dst, n, lo, hi
+
+    def latency_run(self):
+        sdir, n, lo, hi = self.make_slice()
+        lport = free_port()
+        lbroker = start_proc("live broker", ["f1tel-broker", "--port", str(lport), "--partitions", "4"],
+                             ready=r"ready")
+        bqport = free_port()
+        acklog = os.path.join(self.tmp, "acks.tsv")
+        env = dict(os.environ, F1TEL_DATA=self.data, BENCH_ACK_LOG=acklog)
+        bq = start_proc("bigquery server (timed)", [PY, os.path.join(HERE, "bq_timed.py"), "--port", str(bqport),
+                                                    "--quiet"], ready=r"ready", env=env)
+        group = "bench-live"
+        settings = {"f1tel.ingest_workers": 1, "f1tel.brokers": "127.0.0.1:%d" % lport, "f1tel.group_id": group,
+                    "f1tel.batch_wait_ms": 0, "f1tel.bigquery_project": "bench" if self.a.latency_sink else "",
+                    "f1tel.bigquery_dataset": "live",
+                    "f1tel.bigquery_endpoint": "http://127.0.0.1:%d" % bqport,
+                    "f1tel.bigquery_credentials": "none"}
+        for ep in ENDPOINTS:
+            settings["f1tel.topic_" + ep] = DEFAULT_TOPICS[ep]
+        alter_system(settings)
+        fresh_db("bench")
+        pctl("restart", "-m", "fast")
+        c = connect("bench")
+        nparts = 4 * len(ENDPOINTS)
+        if not wait_for(lambda: q1(c, "SELECT count(*) FROM f1tel.kafka_offsets WHERE group_id = %s",
+                                   (group,)) >= nparts, 40, 0.1):
+            die("live run: the ingest worker was not assigned its partitions")
+        if self.a.latency_sink:
+            wait_for(lambda: q(c, "SELECT 1 FROM f1tel.change_backlog WHERE subscriber = 'bigquery'"), 20, 0.1)
+        pollout = os.path.join(self.tmp, "poll.jsonl")
+        poller = start_proc("poller", [PY, os.path.join(HERE, "latency_poll.py"), "--dsn",
+                                       "host=127.0.0.1 port=%d user=postgres dbname=bench" % CLUSTER["port"],
+                                       "--group", group, "--out", pollout, "--interval", "0.002",
+                                       "--max-secs", "200"])
+        kout = os.path.join(self.tmp, "kafka_latency.txt")
+        kcons = start_proc("live consumer", [PY, os.path.join(HERE, "live_consumer.py"), "--brokers",
+                                             "127.0.0.1:%d" % lport, "--out", kout] + list(DEFAULT_TOPICS.values()),
+                           ready=r"ready")
+        time.sleep(1.0)
+        log("live pace: f1tel-feed --speed %s of 9189 %s..%s UTC (%s), linger.ms=0"
+            % (self.a.speed, lo[11:16], hi[11:16], ", ".join("%s %d" % kv for kv in sorted(n.items()))))
+        t0 = time.time()
+        feed(lport, [sdir], speed=self.a.speed, extra=["-X", "linger.ms=0"],
+             timeout=self.a.slice_minutes * 60 / float(self.a.speed) + 60)
+        feed_secs = time.time() - t0
+        wm = watermarks(lport, list(DEFAULT_TOPICS.values()))
+        total = sum(hi_ for lo_, hi_ in wm.values())
+        wait_for(lambda: q1(c, "SELECT coalesce(sum(next_offset), 0) FROM f1tel.kafka_offsets WHERE group_id = %s",
+                            (group,)) >= total, 30, 0.1)
+        if self.a.latency_sink:
+            wait_for(lambda: q1(c, "SELECT pending = 0 FROM f1tel.change_backlog WHERE subscriber = 'bigquery'"),
+                     30, 0.1)
+        time.sleep(0.3)
+        stop_proc(poller)
+        stop_proc(kcons)
+        hwm_sink = [vmhwm_kb(p) for p in worker_pids(c, "f1tel sink")]
+        alter_system({"f1tel.bigquery_project": ""})
+        c.close()
+        ts = create_times(lport, list(DEFAULT_TOPICS.values()))
+        stop_proc(bq)
+        stop_proc(lbroker)
+        log("live pace: %d messages in %.0f s of feeding; computing latencies" % (total, feed_secs))
+
+        offs = {}
+        lap_ev = []
+        dl_ev = {}
+        polls = 0
+        with open(pollout) as fh:
+            for line in fh:
+                e = json.loads(line)
+                if e[0] == "off":
+                    offs.setdefault((e[1], e[2]), []).append((e[3], e[4], e[5]))
+                elif e[0] == "lap":
+                    lap_ev.append(e)
+                elif e[0] == "dl":
+                    dl_ev[(e[1], e[2], e[3], e[4])] = e[5]
+                elif e[0] == "polls":
+                    polls = e[1]
+        lat_topic = {}
+        worst_msgs = []
+        for (topic, part), evs in offs.items():
+            for a_, b_, t in evs:
+                for o in range(a_, b_):
+                    ct = ts.get((topic, part, o))
+                    if ct is not None:
+                        lat_topic.setdefault(topic, []).append((t - ct) * 1000)
+                        worst_msgs.append((round((t - ct) * 1000, 1), round(ct - t0, 3), topic))
+        worst_msgs = sorted(worst_msgs, reverse=True)[:10]
+        lat_laps = []
+        lap_msg = {}
+        for _, part, off, s, d, lap, t in lap_ev:
+            ct = ts.get(("f1_laps", part, off))
+            if ct is not None:
+                lat_laps.append((t - ct) * 1000)
+                lap_msg[(s, d, lap)] = ct
+        dl_first = {}
+        for (s, d, lap, v), t in dl_ev.items():
+            dl_first[(s, d, lap)] = min(t, dl_first.get((s, d, lap), t))
+        lat_dl = [(t - lap_msg[k]) * 1000 for k, t in dl_first.items() if k in lap_msg]
+        series = {}
+        for topic in ("f1_laps", "f1_position", "f1-race_control", "f1_drivers"):
+            for (tp, part), evs in offs.items():
+                if tp != topic:
+                    continue
+                for a_, b_, t in evs:
+                    for o in range(a_, b_):
+                        ct = ts.get((topic, part, o))
+                        if ct is not None:
+                            series.setdefault(topic, []).append((round(ct - t0, 3), round((t - ct) * 1000, 1)))
+        for v in series.values():
+            v.sort()
+        lat_sink = []
+        worst_sink = []
+        if os.path.exists(acklog):
+            with open(acklog) as fh:
+                for line in fh:
+                    iid, t = line.rstrip("\n").split("\t")
+                    m = re.match(r"driver_laps:(\d+):(\d+):(\d+):v(\d+)$", iid)
+                    if m:
+                        k = tuple(int(x) for x in m.groups())
+                        if k in dl_ev:
+                            lat_sink.append((float(t) - dl_ev[k]) * 1000)
+                            worst_sink.append((round(lat_sink[-1], 1), round(dl_ev[k] - t0, 3), iid))
+        worst_sink = sorted(worst_sink, reverse=True)[:10]
+        all_msgs = [x for v in lat_topic.values() for x in v]
+        lat_kafka = []
+        with open(kout) as fh:
+            for line in fh:
+                lat_kafka.append(float(line.split()[1]))
+
+        def summ(xs):
+            return {"n": len(xs), "p50": pct(xs, 50), "p95": pct(xs, 95), "p99": pct(xs, 99),
+                    "max": max(xs) if xs else None}
+        r = {"laps_rows": summ(lat_laps), "driver_laps": summ(lat_dl), "all_messages": summ(all_msgs),
+             "kafka_only": summ(lat_kafka),
+             "by_topic": {t: summ(v) for t, v in lat_topic.items()}, "sink_commit_to_ack": summ(lat_sink),
+             "polls": polls, "poll_hz": polls / max(feed_secs, 1), "feed_secs": feed_secs, "messages": total,
+             "slice": "%s..%s" % (lo, hi), "records": n, "sink_vmhwm_kb": hwm_sink,
+             "worst_messages_ms_at_s": worst_msgs, "worst_sink_ms_at_s": worst_sink,
+             "series_s_ms": series, "sink": self.a.latency_sink}
+        self.res["runs"]["latency"] = r
+        for k in ("kafka_only", "laps_rows", "driver_laps", "all_messages", "sink_commit_to_ack"):
+            s = r[k]
+            if s["n"]:
+                log("latency %s: n=%d p50 %.1f ms, p95 %.1f, p99 %.1f, max %.1f"
+                    % (k, s["n"], s["p50"], s["p95"], s["p99"], s["max"]))
+            else:
+                log("latency %s: no samples" % k)
+
+    # -- 7. growth
+    def growth_run(self):
+        dirs = [os.path.join(self.data, s) for s in ("9189", "9606")]
+        t0 = time.time()
+        for i in range(self.a.clones, 2 * self.a.clones):
+            feed(self.bport, dirs, offset=i * 100000)
+        log("growth: %d more clones produced (%.0f s); topics now hold twice the backlog"
+            % (self.a.clones, time.time() - t0))
+        msgs, rows, dead = totals(self.counts, ("9189", "9606"), 2 * self.a.clones)
+        wm = watermarks(self.bport, list(DEFAULT_TOPICS.values()))
+        lost = {t: lo for t, (lo, hi) in wm.items() if lo != 0}
+        if lost:
+            self.res["missing"].append("growth: the broker dropped data (%s); raise --partitions" % lost)
+            return
+        runs = []
+        for i in range(self.a.growth_runs):
+            if i > 0 and self.budget_left() < 100:
+                self.res["notes"].append("growth: %d run(s) only (time budget)" % i)
+                break
+            runs.append(self.growth_one(i, msgs, rows, dead))
+        self.res["runs"]["growth"] = runs
+
+    def growth_one(self, i, msgs, rows, dead):
+        r = self.ingest_run(1, "growth run %d (2x backlog)" % (i + 1), expect_msgs=msgs, expect_rows=rows,
+                            expect_dead=dead, timeout=400, perf=(i == 0))
+        c = connect("bench")
+        r["database_mb"] = q1(c, "SELECT pg_database_size('bench')") / 1048576.0
+        r["shared_buffers"] = q1(c, "SHOW shared_buffers")
+        c.close()
+        n = r["msgs"]
+        half = n / 2.0
+        s = r["samples"]
+        i_first = next(i for i, x in enumerate(s) if x[1] > 0)
+        i_half = next(i for i, x in enumerate(s) if x[1] >= half)
+        t_first, m_first, c_first, b_first, w_first, bb_first = s[i_first]
+        t_half, m_half, c_half, b_half, w_half, bb_half = s[i_half]
+        t_end, m_end, c_end, b_end, w_end, bb_end = s[-1]
+        r["backend_buffer_writes_first_half"] = bb_half - bb_first
+        r["backend_buffer_writes_second_half"] = bb_end - bb_half
+        r["first_half_rate"] = (m_half - m_first) / (t_half - t_first)
+        r["second_half_rate"] = (m_end - m_half) / (t_end - t_half)
+        r["first_half_us_per_msg"] = (c_half - c_first) / (m_half - m_first) * 1e6
+        r["second_half_us_per_msg"] = (c_end - c_half) / (m_end - m_half) * 1e6
+        r["broker_first_half_us_per_msg"] = (b_half - b_first) / (m_half - m_first) * 1e6
+        r["broker_second_half_us_per_msg"] = (b_end - b_half) / (m_end - m_half) * 1e6
+
+        def kafka_wait(w0, w1):
+            tot = sum(w1.values()) - sum(w0.values())
+            return (w1.get("Extension:Extension", 0) - w0.get("Extension:Extension", 0)) / float(max(1, tot))
+        r["kafka_wait_first_half"] = kafka_wait(w_first, w_half)
+        r["kafka_wait_second_half"] = kafka_wait(w_half, w_end)
+        del r["samples"]
+        r["ratio_wall"] = r["second_half_rate"] / r["first_half_rate"]
+        r["ratio_cpu"] = r["first_half_us_per_msg"] / r["second_half_us_per_msg"]
+        log("growth: first half %.0f msgs/s (%.1f us of worker CPU per msg, broker %.1f us, waiting for Kafka %.0f%%),"
+            " second half %.0f msgs/s (%.1f us/msg, broker %.1f us, waiting %.0f%%): %.2f by wall clock, %.2f by worker CPU"
+            % (r["first_half_rate"], r["first_half_us_per_msg"], r["broker_first_half_us_per_msg"],
+               r["kafka_wait_first_half"] * 100, r["second_half_rate"], r["second_half_us_per_msg"],
+               r["broker_second_half_us_per_msg"], r["kafka_wait_second_half"] * 100,
+               r["second_half_rate"] / r["first_half_rate"], r["first_half_us_per_msg"] / r["second_half_us_per_msg"]))
+        return r
+
+    # -- the report
+    def report(self):
+        R = self.res["runs"]
+        F = []
+        G = []
+
+        def rates(k, f="rate"):
+            return [x[f] for x in R.get(k, []) if x.get(f)]
+
+        def fig(key, name, value, unit, runs=None, note=""):
+            F.append({"key": key, "figure": name, "value": value, "unit": unit,
+                      "runs": [round(x, 3) for x in runs] if runs else None, "note": note})
+            return value
+
+        def ratio(a, b):
+            return a / b if a and b else None
+
+        bare = fig("bare", "bare librdkafka consumer (backlog)", med(rates("bare_consumer")), "msgs/s",
+                   rates("bare_consumer"), "C, no database, partitions assigned directly")
+        if R.get("subset_json"):
+            sb, sj = R["subset_bare"][0], R["subset_json"][0]
+            fig("json", "JSON parse with json-c (the decoder's library), CPU per message", 
+                (sj["cpu_secs"] - sb["cpu_secs"]) / sj["msgs"] * 1e6, "us", None,
+                "subset: bare consumer %.0f msgs/s, + parse %.0f msgs/s by wall clock: a consumer only slightly slower "
+                "than the fetcher stalls (librdkafka 2.0.2, queued.max.messages.kbytes=8192)" % (sb["rate"], sj["rate"]))
+        con = fig("copy_on", "COPY, enrichment triggers on", med(rates("copy_on")), "rows/s", rates("copy_on"),
+                  "same rows, tables, indexes; one transaction")
+        coff = fig("copy_off", "COPY, triggers off (session_replication_role=replica)", med(rates("copy_off")),
+                   "rows/s", rates("copy_off"))
+        f1 = fig("f1tel_1w", "f1tel ingest+enrich, 1 worker", med(rates("f1tel_1w")), "msgs/s", rates("f1tel_1w"),
+                 "first to last commit; with the group join: %s msgs/s" % self._fmt(med(rates("f1tel_1w", "rate_from_enable"))))
+        f2 = fig("f1tel_2w", "f1tel ingest+enrich, 2 workers", med(rates("f1tel_2w")), "msgs/s", rates("f1tel_2w"),
+                 "first to last commit; with the group join: %s msgs/s" % self._fmt(med(rates("f1tel_2w", "rate_from_enable"))))
+        best = max([x for x in (f1, f2) if x], default=None)
+        fig("r_bare", "ratio f1tel (1 worker) / bare consumer", ratio(f1, bare), "x")
+        fig("r_copy_on_1", "ratio f1tel 1 worker / COPY triggers on", ratio(f1, con), "x")
+        fig("r_copy_on_2", "ratio f1tel 2 workers / COPY triggers on", ratio(f2, con), "x")
+        fig("r_copy_off", "ratio f1tel 1 worker / COPY triggers off", ratio(f1, coff), "x")
+        fig("r_2w", "ratio 2 workers / 1 worker", ratio(f2, f1), "x")
+        cpu1 = [c for x in R.get("f1tel_1w", []) for c in x["worker_cpu"]]
+        busy = [x["machine_busy"] for k in ("f1tel_1w", "f1tel_2w") for x in R.get(k, [])]
+        if cpu1:
+            fig("cpu_1w", "ingest worker CPU use during its run (1 worker)", med(cpu1) * 100, "%", [c * 100 for c in cpu1],
+                "whole machine busy during the ingest runs: %s%% (other users included)"
+                % "/".join("%.0f" % (x * 100) for x in busy))
+        sf = fig("subset_f1tel", "f1tel, 1 worker, on the subset", med(rates("subset_f1tel_1w")), "msgs/s",
+                 rates("subset_f1tel_1w"))
+        sp = fig("subset_peer", "Python peer (confluent_kafka + psycopg2 execute_values) on the subset",
+                 med(rates("subset_peer")), "msgs/s", rates("subset_peer"), "batches of 10000, one upsert per table, triggers on")
+        rp = fig("r_peer", "ratio f1tel / Python peer (same subset, same run)", ratio(sf, sp), "x")
+        lat = R.get("latency")
+        if lat:
+            for k, name in (("kafka_only", "latency CreateTime -> received by a plain consumer beside f1tel (Kafka's share)"),
+                            ("laps_rows", "latency CreateTime -> laps row visible"),
+                            ("driver_laps", "latency CreateTime -> driver_laps row visible"),
+                            ("all_messages", "latency CreateTime -> committed, all messages (offsets)"),
+                            ("sink_commit_to_ack", "latency driver_laps visible -> BigQuery server ack")):
+                s = lat[k]
+                if s["n"]:
+                    fig("lat_" + k, name, s["p99"], "ms p99", None,
+                        "n=%d p50 %.1f p95 %.1f p99 %.1f max %.1f" % (s["n"], s["p50"], s["p95"], s["p99"], s["max"]))
+        pf = fig("push_f1tel", "push to BigQuery server: f1tel sink", med(rates("push_f1tel")), "rows/s",
+                 rates("push_f1tel"), "from the reload that enables it to pending = 0 (includes subscribe)")
+        pp = fig("push_peer", "push: Python peer (poll by key/id, insertAll of 500, one at a time)",
+                 med(rates("push_peer")), "rows/s", rates("push_peer"))
+        rpush = fig("r_push", "ratio f1tel sink / Python push peer", ratio(pf, pp), "x")
+        fig("push_limit", "push limit: the local BigQuery server (prebuilt bodies of 500 rows, 4 connections)",
+            med(rates("push_limit")), "rows/s", rates("push_limit"), "Python, one lock: both pushers are bound by it")
+        ing = [v for k in ("f1tel_1w", "f1tel_2w") for x in R.get(k, []) for v in x["vmhwm_kb"]]
+        mi = fig("rss_ingest", "ingest worker peak RSS (VmHWM), max over runs", max(ing) / 1024.0 if ing else None, "MB",
+                 None, "1-worker runs: %s MB; 2-worker runs: %s MB" % (
+                     "/".join(str(v // 1024) for x in R.get("f1tel_1w", []) for v in x["vmhwm_kb"]),
+                     "/".join(str(v // 1024) for x in R.get("f1tel_2w", []) for v in x["vmhwm_kb"])))
+        inga = [v for k in ("f1tel_1w", "f1tel_2w") for x in R.get(k, []) for v in x["rss_anon_peak_kb"]]
+        ends = [e for x in R.get("f1tel_1w", []) for e in x.get("anon_at_end_kb", []) if e]
+        mia = fig("rss_ingest_private", "ingest worker private memory peak (RssAnon, sampled every 25 ms)",
+                  max(inga) / 1024.0 if inga else None, "MB", None,
+                  "VmHWM also counts the shared buffers a worker touched (RssShmem peak %s MB); at the end of the "
+                  "1-worker runs the main thread's [heap] (PostgreSQL + decoder) held %s MB, other anonymous memory "
+                  "(librdkafka threads' malloc arenas and buffers) %s MB" % (
+                      "/".join(str(v // 1024) for x in R.get("f1tel_1w", []) for v in x["rss_shmem_peak_kb"]),
+                      "/".join(str(e["heap"] // 1024) for e in ends), "/".join(str(e["other_anon"] // 1024) for e in ends)))
+        sk = [x["vmhwm_kb"] for x in R.get("push_f1tel", []) if x.get("vmhwm_kb")]
+        ska = [x["rss_anon_peak_kb"] for x in R.get("push_f1tel", []) if x.get("rss_anon_peak_kb")]
+        ms = fig("rss_sink", "sink worker peak RSS (VmHWM), max over push runs", max(sk) / 1024.0 if sk else None, "MB",
+                 None, "private peak (RssAnon) %s MB" % ("%.1f" % (max(ska) / 1024.0) if ska else "?"))
+        # CPU time per message: robust against the other users of a shared machine
+        def us(k, f):
+            return [x[f] for x in R.get(k, []) if x.get(f)]
+        kc = [x["cpu_secs"] / x["msgs"] * 1e6 for x in R.get("bare_consumer", []) if x.get("cpu_secs")]
+        fig("cpu_bare", "CPU per message: bare consumer", med(kc), "us", kc, "whole process, start-up included")
+        c_on = fig("cpu_copy_on", "CPU per row: COPY triggers on (its backend)", med(us("copy_on", "cpu_us_per_row")), "us",
+                   us("copy_on", "cpu_us_per_row"))
+        fig("cpu_copy_off", "CPU per row: COPY triggers off (its backend)", med(us("copy_off", "cpu_us_per_row")), "us",
+            us("copy_off", "cpu_us_per_row"))
+        c_f1 = fig("cpu_f1tel_1w", "CPU per message: f1tel, 1 worker (worker process: librdkafka + decode + SQL)",
+                   med(us("f1tel_1w", "worker_cpu_us_per_msg")), "us", us("f1tel_1w", "worker_cpu_us_per_msg"))
+        fig("cpu_f1tel_2w", "CPU per message: f1tel, 2 workers (both)", med(us("f1tel_2w", "worker_cpu_us_per_msg")), "us",
+            us("f1tel_2w", "worker_cpu_us_per_msg"))
+        c_sf = fig("cpu_subset_f1tel", "CPU per message: f1tel on the subset", med(us("subset_f1tel_1w", "worker_cpu_us_per_msg")),
+                   "us", us("subset_f1tel_1w", "worker_cpu_us_per_msg"))
+        c_sp = fig("cpu_subset_peer", "CPU per message: Python peer on the subset (Python + its backend)",
+                   med(us("subset_peer", "cpu_us_per_msg")), "us", us("subset_peer", "cpu_us_per_msg"),
+                   "start-up and group join included")
+        fig("r_cpu_copy", "CPU ratio: COPY triggers on / f1tel 1 worker (1.0 = as cheap as COPY)", ratio(c_on, c_f1), "x")
+        fig("r_cpu_peer", "CPU ratio: Python peer / f1tel (subset)", ratio(c_sp, c_sf), "x")
+        grs = R.get("growth") or []
+        fig("growth_1", "growth: first half of a 2x backlog (1 worker)", med(rates("growth", "first_half_rate")),
+            "msgs/s", rates("growth", "first_half_rate"))
+        fig("growth_2", "growth: second half", med(rates("growth", "second_half_rate")), "msgs/s",
+            rates("growth", "second_half_rate"))
+        rg = fig("r_growth", "ratio second half / first half (median of the runs' ratios)",
+                 med(rates("growth", "ratio_wall")), "x", rates("growth", "ratio_wall"))
+        if grs:
+            gr = grs[0]
+            fig("r_growth_cpu", "ratio second half / first half by worker CPU per message (median)",
+                med(rates("growth", "ratio_cpu")), "x", rates("growth", "ratio_cpu"),
+                "run 1: "
+                "worker %.1f then %.1f us/msg; the test broker %.2f then %.2f us/msg; worker waiting for Kafka "
+                "%.0f%% then %.0f%% of its samples; shared buffers written out by backends %d then %d (database "
+                "%.0f MB at the end, shared_buffers %s)"
+                % (gr["first_half_us_per_msg"], gr["second_half_us_per_msg"], gr["broker_first_half_us_per_msg"],
+                   gr["broker_second_half_us_per_msg"], gr["kafka_wait_first_half"] * 100,
+                   gr["kafka_wait_second_half"] * 100, gr["backend_buffer_writes_first_half"],
+                   gr["backend_buffer_writes_second_half"], gr["database_mb"], gr["shared_buffers"]))
+
+        def goal(name, value, target, ok):
+            G.append({"goal": name, "value": value, "target": target,
+                      "result": None if value is None else ("PASS" if ok else "MISS")})
+        rc1 = ratio(best, con)
+        goal("ingest+enrich >= 0.8 x COPY triggers on (best of 1/2 workers)", rc1, 0.8, rc1 is not None and rc1 >= 0.8)
+        goal("ingest+enrich >= 5 x Python peer", rp, 5, rp is not None and rp >= 5)
+        p99 = lat["driver_laps"]["p99"] if lat and lat["driver_laps"]["n"] else None
+        goal("p99 latency to driver_laps <= 20 ms at live pace", p99, 20, p99 is not None and p99 <= 20)
+        goal("push >= 5 x the seed's approach", rpush, 5, rpush is not None and rpush >= 5)
+        goal("ingest worker RSS (VmHWM) <= 64 MB", mi, 64, mi is not None and mi <= 64)
+        goal("ingest worker private memory (RssAnon peak) <= 64 MB", mia, 64, mia is not None and mia <= 64)
+        goal("sink worker RSS (VmHWM) <= 64 MB", ms, 64, ms is not None and ms <= 64)
+        msa = max(ska) / 1024.0 if ska else None
+        goal("sink worker private memory (RssAnon peak) <= 64 MB", msa, 64, msa is not None and msa <= 64)
+        goal("second-half rate >= 0.9 x first-half rate", rg, 0.9, rg is not None and rg >= 0.9)
+        for f in F:
+            if f["value"] is None:
+                self.res["missing"].append(f["figure"])
+        self.res["table"] = F
+        self.res["goals"] = G
+        self.print_table()
+
+    @staticmethod
+    def _fmt(v, unit=""):
+        if v is None:
+            return "MISSING"
+        if unit == "x":
+            return "%.2f" % v
+        if unit in ("MB", "ms p99", "%", "us"):
+            return "%.1f" % v
+        return "{:,.0f}".format(v)
+
+    def print_table(self):
+        F, G = self.res["table"], self.res["goals"]
+        m = self.res["machine"]
+        lines = ["", "f1tel benchmark: `%s` on %s cores (%s), %s GB RAM; load average %.1f at the start; %.0f s; %s"
+                 % (self.res["command"], m.get("nproc"), m.get("cpu"), m.get("mem_gb"), m.get("load_start", 0),
+                    time.time() - T_START, datetime.datetime.now().strftime("%Y-%m-%d %H:%M")),
+                 "", "| figure | value | unit | runs | note |", "|---|---:|---|---|---|"]
+        for f in F:
+            runs = ", ".join(self._fmt(x, f["unit"]) for x in f["runs"]) if f["runs"] else ""
+            lines.append("| %s | %s | %s | %s | %s |" % (f["figure"], self._fmt(f["value"], f["unit"]), f["unit"],
+                                                       runs, f["note"]))
+        lines += ["", "| goal | measured | target | result |", "|---|---:|---:|---|"]
+        for g in G:
+            lines.append("| %s | %s | %s | %s |" % (g["goal"], "MISSING" if g["value"] is None else "%.2f" % g["value"],
+                                                  g["target"], g["result"] or "MISSING"))
+        if self.res["missing"]:
+            lines += ["", "Missing: " + "; ".join(self.res["missing"])]
+        if self.res["notes"]:
+            lines += ["", "Notes: " + "; ".join(self.res["notes"])]
+        lines += ["", "Settings:"] + ["- %s: %s" % kv for kv in self.res["settings"].items()]
+        lat = self.res["runs"].get("latency")
+        if lat:
+            lines.append("- live pace: f1tel-feed --speed %s -X linger.ms=0 of 9189 %s: %d messages in %.0f s; "
+                         "1 ingest worker, f1tel.kafka_config as above (fetch.wait.max.ms=10), batch_wait_ms 0, "
+                         "the BigQuery sink on (sink_flush_interval_ms 100)%s; visibility polled every 2 ms "
+                         "(%.0f polls/s; a latency is an upper bound by at most one poll)"
+                         % (self.a.speed, lat["slice"], lat["messages"], lat["feed_secs"],
+                            "" if lat.get("sink", True) else " -- no, off (--no-latency-sink)", lat["poll_hz"]))
+        profs = []
+        gr = (self.res["runs"].get("growth") or [{}])[0]
+        if gr.get("perf"):
+            profs.append(("the ingest worker during growth run 1", gr["perf"]))
+        pf = self.res["runs"].get("push_f1tel")
+        if pf and pf[0].get("perf"):
+            profs.append(("the sink worker during push run 1", pf[0]["perf"]))
+        for what, prof in profs:
+            lines += ["", "Profile of %s (perf, cpu-clock samples):" % what]
+            lines.append("- by object: " + ", ".join("%s %.1f%%" % (n, p) for p, n in prof["dso"][:8]))
+            lines.append("- top symbols: " + ", ".join("%s %.1f%%" % (n.split("] ")[-1], p)
+                                                       for p, n in prof["sym"][:16]))
+        waits = {}
+        for k in ("f1tel_1w", "f1tel_2w"):
+            for x in self.res["runs"].get(k, []):
+                for e, v in x.get("wait_events", []):
+                    waits.setdefault(k, {}).setdefault(e, []).append(v)
+        for k, d in waits.items():
+            lines.append("- ingest worker states sampled every 25 ms (%s, median share over runs): %s" % (
+                k, ", ".join("%s %.0f%%" % (e, med(v) * 100)
+                             for e, v in sorted(d.items(), key=lambda kv: -med(kv[1]))[:6])))
+        self.res["table_text"] = "\n".join(lines)
+        print("\n".join(lines), flush=True)
+
+
+def machine():
+    m = {"nproc": os.cpu_count(), "python": platform.python_version(), "load_start": loadavg()}
+    try:
+        for line in subprocess.run(["lscpu"], stdout=subprocess.PIPE, text=True).stdout.splitlines():
+            if line.startswith("Model name"):
+                m["cpu"] = line.split(":", 1)[1].strip()
+        with open("/proc/meminfo") as f:
+            m["mem_gb"] = round(int(f.readline().split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    return m
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tmp", required=True)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--kcons", required=True)
+    ap.add_argument("--out", default=os.path.join(HERE, "results.json"))
+    ap.add_argument("--clones", type=int, default=3)
+    ap.add_argument("--push-clones", type=int, default=10)
+    ap.add_argument("--partitions", type=int, default=64)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--speed", default="10")
+    ap.add_argument("--slice-start", type=int, default=30, help="minute after 06:00 UTC of 9189")
+    ap.add_argument("--slice-minutes", type=int, default=10)
+    ap.add_argument("--budget", type=float, default=720, help="seconds; optional parts are skipped past it")
+    ap.add_argument("--growth-runs", type=int, default=3)
+    ap.add_argument("--skip", default="", help="comma list of: copy,peer,push,latency,growth")
+    ap.add_argument("--perf", action="store_true", default=shutil.which("perf") is not None)
+    ap.add_argument("--no-latency-sink", dest="latency_sink", action="store_false",
+                    help="live-pace run without the BigQuery sink")
+    ap.add_argument("--kafka-extra", default="", help="more f1tel.kafka_config properties (experiments)")
+    ap.add_argument("--max-workers", type=int, default=2, choices=(1, 2), help="1: skip the 2-worker runs")
+    a = ap.parse_args()
+    skip = set(x for x in a.skip.split(",") if x)
+    global KAFKA_CONFIG
+    if a.kafka_extra:
+        KAFKA_CONFIG += ", " + a.kafka_extra
+
+    atexit.register(cleanup)
+    signal.signal(signal.SIGTERM, lambda s, f: sys.exit(1))
+    b = Bench(a)
+    b.res["machine"] = machine()
+    b.res["command"] = "test/bench/run.sh"
+    log("f1tel benchmark: %s, %s cores, %s GB; budget %d s" % (b.res["machine"].get("cpu"), b.res["machine"]["nproc"],
+                                                              b.res["machine"].get("mem_gb"), a.budget))
+    b.setup()
+    steps = [("bare", b.bare_consumer), ("ingest", b.ingest_runs), ("copy", b.copy_runs),
+             ("peer", b.peer_runs), ("push", b.push_runs), ("latency", b.latency_run),
+             ("growth", b.growth_run)]
+    need = {"copy": 60, "peer": 90, "push": 60, "latency": 90, "growth": 90}
+    for name, fn in steps:
+        if name in skip:
+            b.res["missing"].append("%s (skipped by --skip)" % name)
+            continue
+        if name in need and b.budget_left() < need[name]:
+            b.res["missing"].append("%s (time budget exhausted)" % name)
+            log("skipping %s: time budget exhausted" % name)
+            continue
+        fn()
+    b.res["elapsed_secs"] = time.time() - T_START
+    b.report()
+    for k in ("f1tel_1w", "f1tel_2w", "subset_f1tel_1w"):
+        for x in b.res["runs"].get(k, []):
+            x.pop("samples", None)
+    with open(a.out, "w") as f:
+        json.dump(b.res, f, indent=1, default=str)
+    log("done in %.0f s; results in %s" % (time.time() - T_START, a.out))
+
+
+if __name__ == "__main__":
+    main()
