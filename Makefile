@@ -108,7 +108,7 @@ test/unit/test_sink: test/unit/test_sink.c test/unit/harness.h $(SINK_UNIT_SRCS)
 		src/shared/cutil.h
 	$(CC) $(TOOL_CFLAGS) $(shell pkg-config --cflags openssl) -fsanitize=address,undefined \
 		-o $@ test/unit/test_sink.c $(SINK_UNIT_SRCS) \
-		$(shell pkg-config --libs json-c) $(shell pkg-config --libs openssl)
+		$(shell pkg-config --libs json-c openssl zlib)
 
 unit: test/unit/test_decode test/unit/test_sink
 	test/unit/test_decode

@@ -1,7 +1,7 @@
 --
 -- Decoding of every endpoint through f1tel.ingest_message(), which runs the
 -- ingest worker's decode and store code without Kafka.  The records are real:
--- copied verbatim from ../shared/data/openf1/<session>/<endpoint>.json unless a
+-- copied verbatim from test/data/openf1/<session>/<endpoint>.json unless a
 -- comment says a case is hand-written.
 --
 SET timezone = 'UTC';

@@ -9,16 +9,25 @@
 # "BigQuery"), prints how to connect with psql, and cleans everything up on
 # exit.
 #
-#   test/demo.sh [--speed X|max] [--session 9189|9606] [--keep]
+# It is done only when f1tel has read everything: the worker's partitions are
+# assigned, every partition's stored offset (f1tel.kafka_offsets) has reached
+# the broker's own high watermark, and the sinks' backlog is empty.  If that
+# takes longer than --timeout, it says what is missing and exits 1.
+#
+#   test/demo.sh [--speed X|max] [--session 9189|9606] [--keep|--no-keep] [--timeout S]
 #     --speed    replay pace, X times real time (default 60: the race in ~2 min)
 #     --session  which recorded race (default 9189, Las Vegas 2023)
 #     --keep     wait for Enter before cleaning up (the default on a terminal)
+#     --timeout  seconds to wait for f1tel to catch up once the feed is done (300)
+#
+# The recorded sessions ship in test/data/openf1 (F1TEL_DATA overrides).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 speed=60
 session=9189
 keep=0
+timeout=300
 [ -t 0 ] && keep=1
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -26,11 +35,12 @@ while [ $# -gt 0 ]; do
 		--session) session=$2; shift 2 ;;
 		--keep) keep=1; shift ;;
 		--no-keep) keep=0; shift ;;
-		*) echo "usage: $0 [--speed X|max] [--session KEY] [--keep|--no-keep]" >&2; exit 2 ;;
+		--timeout) timeout=$2; shift 2 ;;
+		*) echo "usage: $0 [--speed X|max] [--session KEY] [--keep|--no-keep] [--timeout S]" >&2; exit 2 ;;
 	esac
 done
-data=${F1TEL_DATA:-$root/../shared/data/openf1}
-[ -d "$data/$session" ] || { echo "recorded session $data/$session not found (set F1TEL_DATA)" >&2; exit 2; }
+data=${F1TEL_DATA:-$root/test/data/openf1}
+[ -d "$data/$session" ] || { echo "recorded session $data/$session not found (F1TEL_DATA=$data)" >&2; exit 2; }
 data=$(cd "$data" && pwd)
 
 cd "$root"
@@ -55,7 +65,7 @@ else
 	as_pg=(bash -c)
 fi
 run_pg() { "${as_pg[@]}" "PATH=/usr/lib/postgresql/15/bin:\$PATH; $*"; }
-psql_demo() { run_pg "psql -X -q -h '$dir' -p $pgport -d postgres $(printf '%q ' "$@")"; }
+psql_demo() { run_pg "psql -X -q -h '$dir' -p $pgport -U postgres -d postgres $(printf '%q ' "$@")"; }
 
 broker_pid=
 bq_pid=
@@ -117,21 +127,72 @@ status_sql="SELECT format('laps %s  positions %s  drivers %s  race_control %s  c
   (SELECT count(*) FROM f1tel.dead_letters), (SELECT coalesce(sum(lag), 0) FROM f1tel.ingest_status))
   || format('  | driver_laps %s  queued for the sinks %s',
   (SELECT count(*) FROM f1tel.driver_laps), (SELECT coalesce(sum(pending), 0) FROM f1tel.change_backlog))"
+# progress: one line rewritten in place on a terminal, a line every 10 s otherwise
+last_progress=-10
+progress() {
+	if [ -t 1 ]; then
+		printf '\r%s ' "$(psql_demo -At -c "$status_sql")"
+	elif [ $((SECONDS - last_progress)) -ge 10 ]; then
+		last_progress=$SECONDS
+		psql_demo -At -c "$status_sql"
+	fi
+}
 while kill -0 "$feed_pid" 2>/dev/null; do
-	printf '\r%s ' "$(psql_demo -At -c "$status_sql")"
+	progress
 	sleep 2
 done
 feed_status=0
 wait "$feed_pid" || feed_status=$?
 feed_pid=
 [ $feed_status = 0 ] || { echo; echo "f1tel-feed failed:"; cat "$dir/feed.log"; exit 1; }
-# let the worker catch up
-for _ in $(seq 1 120); do
-	printf '\r%s ' "$(psql_demo -At -c "$status_sql")"
-	[ "$(psql_demo -At -c 'SELECT coalesce(sum(lag), 0) + coalesce((SELECT sum(pending) FROM f1tel.change_backlog), 0) FROM f1tel.ingest_status')" = 0 ] && break
+# Wait until f1tel has read everything the broker holds and the sinks have
+# pushed it: the broker's high watermarks, asked of the broker itself, against
+# the offsets f1tel stored with the rows.  An empty ingest_status is not
+# "caught up": every partition that holds data must have its row.
+caught_up_sql="WITH hw AS (
+    SELECT w.topic, w.partition, w.high
+      FROM jsonb_to_recordset(:'hw'::jsonb) AS w(topic text, \"partition\" int, high bigint)
+     WHERE w.high > 0
+       AND w.topic IN (SELECT setting FROM pg_settings WHERE name LIKE 'f1tel.topic\\_%')),
+  missing AS (
+    SELECT hw.topic || '[' || hw.partition || ']: ' ||
+           coalesce('stored ' || o.next_offset, CASE WHEN o.topic IS NULL THEN 'not assigned' ELSE 'nothing stored' END) ||
+           ', broker ' || hw.high AS what
+      FROM hw LEFT JOIN f1tel.kafka_offsets o
+        ON o.group_id = current_setting('f1tel.group_id') AND o.topic = hw.topic AND o.partition = hw.partition
+     WHERE o.next_offset IS DISTINCT FROM hw.high
+    UNION ALL
+    SELECT 'sink subscriber ' || s || ': not subscribed yet'
+      FROM unnest(ARRAY['bigquery', 'kafka']) s
+     WHERE s NOT IN (SELECT subscriber FROM f1tel.change_backlog)
+    UNION ALL
+    SELECT 'sink subscriber ' || subscriber || ': ' || pending || ' changes pending'
+      FROM f1tel.change_backlog WHERE pending > 0
+    UNION ALL
+    SELECT 'no partition holds data yet' WHERE NOT EXISTS (SELECT FROM hw))
+SELECT what FROM missing ORDER BY what"
+echo
+echo "==== the feed is done; waiting for f1tel to read up to the broker's high watermarks (at most ${timeout} s)"
+deadline=$((SECONDS + timeout))
+while :; do
+	hw=$(/usr/bin/python3 "$root/test/tools/watermarks.py" --brokers "127.0.0.1:$kport")
+	missing=$(printf '%s\n' "$caught_up_sql" | run_pg "psql -X -q -At -h '$dir' -p $pgport -U postgres -d postgres -v hw=$(printf '%q' "$hw")")
+	progress
+	[ -z "$missing" ] && break
+	if [ $SECONDS -ge $deadline ]; then
+		echo
+		echo "f1tel did not catch up within ${timeout} s; still missing:" >&2
+		printf '  %s\n' "$missing" | head -n 40 >&2
+		psql_demo -c "SELECT sink, rows_pushed, last_error FROM f1tel.sink_status" >&2 || true
+		echo "---- the end of the server log ($dir/postgresql.log):" >&2
+		tail -n 30 "$dir/postgresql.log" >&2 || true
+		exit 1
+	fi
 	sleep 1
 done
 echo
+psql_demo -At -c "$status_sql"
+echo "==== f1tel has read every partition up to the broker's high watermark, and the sinks' backlog is empty"
 
 echo "==== what landed"
 psql_demo -c "SELECT topic, sum(rows) AS rows, sum(dead_letters) AS dead_letters, sum(lag) AS lag, max(last_batch_at) AS last_batch FROM f1tel.ingest_status GROUP BY topic ORDER BY topic"
@@ -152,13 +213,14 @@ for t in ("driver_laps", "driver_laps_latest", "driver_laps_latest_session", "ra
     print("  %-28s %s rows" % (t, r["rows"][0]["f"][0]["v"]))
 PY
 
-cat <<EOF
-==== connect with psql while the demo runs:
-  psql -h $dir -p $pgport -U postgres postgres
-  e.g. SELECT * FROM f1tel.ingest_status;  SELECT * FROM f1tel.leaderboard;
-==== and with Google's bq tool to the local BigQuery server:
-  echo demo > $dir/token; CLOUDSDK_AUTH_ACCESS_TOKEN_FILE=$dir/token bq --api http://127.0.0.1:$bqport --project_id=f1tel-demo head f1.driver_laps
-EOF
 if [ $keep = 1 ]; then
+	cat <<-EOF
+	==== connect with psql while the demo runs:
+	  psql -h $dir -p $pgport -U postgres postgres
+	  e.g. SELECT * FROM f1tel.ingest_status;  SELECT * FROM f1tel.leaderboard;
+	==== and with Google's bq tool to the local BigQuery server:
+	  echo demo > $dir/token; CLOUDSDK_AUTH_ACCESS_TOKEN_FILE=$dir/token bq --api http://127.0.0.1:$bqport --project_id=f1tel-demo head f1.driver_laps
+	EOF
 	read -r -p "Press Enter to stop the demo and clean up... " _ || true
 fi
+

@@ -8,7 +8,7 @@
 #
 # PostgreSQL refuses to run as root: as root, the server tests run as the
 # "postgres" user in a copy of the tree.  The recorded sessions are read from
-# $F1TEL_DATA (default: ../shared/data/openf1 beside the repository).
+# $F1TEL_DATA (default: test/data/openf1, which ships with the repository).
 #
 #   test/run-tests.sh            everything
 #   test/run-tests.sh --no-tap   skip the TAP tests (a quick check)
@@ -16,7 +16,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-export F1TEL_DATA=${F1TEL_DATA:-$root/../shared/data/openf1}
+export F1TEL_DATA=${F1TEL_DATA:-$root/test/data/openf1}
 F1TEL_DATA=$(cd "$F1TEL_DATA" && pwd)
 tap=1
 [ "${1:-}" = "--no-tap" ] && tap=0
@@ -32,6 +32,18 @@ $SUDO make install
 
 step "unit tests (plain C, no server)"
 make unit
+
+# The README's demo, run as a user would, non-interactively at --speed max;
+# test/demo_check.py checks what it prints against the recorded files.  With
+# F1TEL_TEST_SUDO_USER (a user with sudo; .ci/run makes one), the second
+# session runs as that user, the way a non-root user runs the demo.
+step "the demo (test/demo.sh via test/demo_check.py)"
+/usr/bin/python3 test/demo_check.py --session 9189
+if [ -n "${F1TEL_TEST_SUDO_USER:-}" ] && [ "$(id -u)" = 0 ]; then
+	/usr/bin/python3 test/demo_check.py --session 9606 --as-user "$F1TEL_TEST_SUDO_USER"
+else
+	/usr/bin/python3 test/demo_check.py --session 9606
+fi
 
 step "pg_regress and TAP tests"
 tap_opts="PROVE_TESTS='test/t/*.pl'"

@@ -16,7 +16,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-data=${F1TEL_DATA:-$root/../shared/data/openf1}
+data=${F1TEL_DATA:-$root/test/data/openf1}
 [ -d "$data/9189" ] && [ -d "$data/9606" ] || { echo "recorded sessions not found in $data (set F1TEL_DATA)" >&2; exit 1; }
 data=$(cd "$data" && pwd)
 

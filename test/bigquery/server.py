@@ -27,6 +27,7 @@ changes happen under Store.lock.
 """
 
 import argparse
+import gzip
 import json
 import os
 import signal
@@ -663,24 +664,25 @@ def _default(o):
 
 
 def find_discovery(explicit):
-    candidates = []
-    if explicit:
-        candidates.append(explicit)
-    if os.environ.get("BIGQUERY_DISCOVERY_FILE"):
-        candidates.append(os.environ["BIGQUERY_DISCOVERY_FILE"])
-    candidates.append(os.path.join(HERE, "bigquery-v2-discovery.json"))
-    if os.environ.get("F1TEL_DATA"):  # ../shared/data/openf1 -> ../shared/reference
-        shared = os.path.dirname(os.path.dirname(os.path.abspath(os.environ["F1TEL_DATA"])))
-        candidates.append(os.path.join(shared, "reference", "bigquery-v2-discovery.json"))
-    root = os.path.dirname(os.path.dirname(HERE))
-    candidates.append(os.path.join(os.path.dirname(root), "shared", "reference",
-                                   "bigquery-v2-discovery.json"))
-    candidates.append("/work/shared/reference/bigquery-v2-discovery.json")
+    """Google's discovery document: --discovery, $BIGQUERY_DISCOVERY_FILE, or the
+    copy shipped next to this file (bigquery-v2-discovery.json.gz; see its SOURCES.md)."""
+    candidates = [c for c in (explicit, os.environ.get("BIGQUERY_DISCOVERY_FILE")) if c]
+    candidates += [os.path.join(HERE, "bigquery-v2-discovery.json.gz"),
+                   os.path.join(HERE, "bigquery-v2-discovery.json")]
     for c in candidates:
         if os.path.exists(c):
             return c
     sys.exit("bigquery-server: Google's discovery document not found (tried %s); give --discovery"
              % ", ".join(candidates))
+
+
+def read_discovery(path):
+    """The document's text; a .gz file is gunzipped."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    if path.endswith(".gz"):
+        raw = gzip.decompress(raw)
+    return raw.decode("utf-8")
 
 
 def main(argv=None):
@@ -706,8 +708,7 @@ def main(argv=None):
     cfg = ap.parse_args(argv)
     cfg.project_name = cfg.project[0] if cfg.project else "local-project"
 
-    with open(find_discovery(cfg.discovery), "r", encoding="utf-8") as f:
-        discovery_text = f.read()
+    discovery_text = read_discovery(find_discovery(cfg.discovery))
     discovery = json.loads(discovery_text)
     store = Store(streaming_buffer=cfg.streaming_buffer, dedup_window=cfg.dedup_window,
                   new_table_404=cfg.new_table_404, state_file=cfg.state, projects=cfg.project)

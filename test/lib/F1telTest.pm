@@ -3,7 +3,7 @@
 # Real parts only: a PostgreSQL::Test::Cluster with f1tel preloaded, the
 # f1tel-broker program (librdkafka's mock cluster speaking the Kafka
 # protocol) and f1tel-feed replaying the recorded sessions in
-# ../shared/data/openf1 (or $F1TEL_DATA).  Expected rows are computed by
+# test/data/openf1 (or $F1TEL_DATA).  Expected rows are computed by
 # PostgreSQL itself from the JSON files (jsonb_populate_record), never by
 # f1tel's decoder, so a decoding bug cannot hide behind itself.
 package F1telTest;
@@ -51,7 +51,7 @@ sub repo_root { return abs_path(dirname(__FILE__) . '/../..') }
 
 sub data_dir
 {
-	my $dir = $ENV{F1TEL_DATA} // repo_root() . '/../shared/data/openf1';
+	my $dir = $ENV{F1TEL_DATA} // repo_root() . '/test/data/openf1';
 	BAIL_OUT("recorded sessions not found in $dir (set F1TEL_DATA)")
 	  unless -d "$dir/9189";
 	return abs_path($dir);

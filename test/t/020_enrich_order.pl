@@ -2,7 +2,7 @@
 # the data arrives in.
 #
 # The real sessions 9189 and 9606 (laps, position, drivers and race_control
-# from ../shared/data/openf1, or $F1TEL_DATA) are loaded once into a scratch
+# from test/data/openf1, or $F1TEL_DATA) are loaded once into a scratch
 # table as jsonb, plus an "opened" version of every fifth lap (no duration,
 # sectors or speeds yet) that Kafka delivers before the complete one, as
 # OpenF1's live feed does.  Then the same messages are delivered in many

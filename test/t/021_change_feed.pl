@@ -3,7 +3,7 @@
 #
 # Two writers (two psql sessions) replay the real sessions 9189 and 9606
 # (laps, with an "opened" version of every fifth lap first, position, drivers,
-# race_control; ../shared/data/openf1 or $F1TEL_DATA) at the same time, in
+# race_control; test/data/openf1 or $F1TEL_DATA) at the same time, in
 # small batches as the ingest worker writes them (advisory locks sorted, one
 # upsert per table, one transaction per batch), overlapping: each message goes
 # to one writer or, one time in seven, to both, so the two touch the same

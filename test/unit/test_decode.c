@@ -6,7 +6,7 @@
  * endpoint and their quirks, every class of rejected message, the
  * all-or-nothing rollback, timestamps against values PostgreSQL 15 computes,
  * and every record of the recorded sessions in F1TEL_DATA (default
- * ../shared/data/openf1 from the repository root), with the decode speed of
+ * test/data/openf1 in the repository), with the decode speed of
  * one of them.  The harness is test/unit/harness.h (shared with
  * test_sink.c): it prints one line per failed check, ends with "N passed,
  * N failed" (N counting test cases) and exits non-zero on any failure.  `make unit` runs it; it finds the repository
@@ -1388,14 +1388,14 @@ test_recorded_data(void)
 
 	if (dir == NULL || dir[0] == '\0')
 	{
-		snprintf(defdir, sizeof(defdir), "%s/../shared/data/openf1", repo_root);
+		snprintf(defdir, sizeof(defdir), "%s/test/data/openf1", repo_root);
 		dir = defdir;
 	}
 	snprintf(path, sizeof(path), "%s/9189/laps.json", dir);
 	if (access(path, R_OK) != 0)
 	{
-		printf("NOTICE: no OpenF1 data in %s (set F1TEL_DATA): recorded-data tests skipped\n",
-			   dir);
+		/* the sessions ship with the repository: missing data is a failure */
+		CHECKF(false, "no OpenF1 data in %s (F1TEL_DATA)", dir);
 		return;
 	}
 
