@@ -7,7 +7,8 @@
 #   test/run-tests.sh      all of the above from nothing: the README's test command
 
 EXTENSION = f1tel
-EXTVERSION = 0.1
+# the one place the version is written: f1tel.control's default_version
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).control)
 
 MODULE_big = f1tel
 OBJS = \
@@ -16,6 +17,7 @@ OBJS = \
 	src/shared/kafka_conf.o \
 	src/shared/launcher.o \
 	src/shared/cutil.o \
+	src/shared/extension.o \
 	src/ingest/decode.o \
 	src/ingest/endpoints.o \
 	src/ingest/timestamp.o \
@@ -41,6 +43,9 @@ SQL_PARTS = \
 	src/sink/schema.sql \
 	src/shared/footer.sql
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+# every released version's install script, frozen, and one upgrade script per
+# version step (src/upgrade/README.md): ALTER EXTENSION f1tel UPDATE from any of them
+DATA = $(wildcard src/upgrade/$(EXTENSION)--*.sql)
 
 REGRESS = $(basename $(notdir $(wildcard sql/[0-9]*.sql)))
 REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf --temp-instance=./tmp_check \
@@ -51,7 +56,7 @@ PROVE_TESTS = test/t/*.pl
 PROVE_FLAGS = -I $(srcdir)/test/lib
 
 PKG_LIBS = json-c rdkafka libcurl openssl zlib
-PG_CPPFLAGS = $(shell pkg-config --cflags $(PKG_LIBS)) -I$(srcdir)/src
+PG_CPPFLAGS = $(shell pkg-config --cflags $(PKG_LIBS)) -I$(srcdir)/src -DF1TEL_VERSION='"$(EXTVERSION)"'
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 SHLIB_LINK = $(shell pkg-config --libs $(PKG_LIBS))
 
@@ -130,3 +135,6 @@ fuzz: test/unit/fuzz_decode
 bench:
 	test/bench/run.sh
 .PHONY: bench
+
+# the library's version is compiled in: rebuild it when the version changes
+src/shared/extension.o: $(EXTENSION).control

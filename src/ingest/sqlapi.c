@@ -14,6 +14,7 @@
 #include "utils/memutils.h"
 
 #include "ingest/store.h"
+#include "shared/extension.h"
 
 PG_FUNCTION_INFO_V1(f1tel_ingest_message);
 
@@ -41,6 +42,7 @@ f1tel_ingest_message(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("topic must not be null")));
+	f1tel_require_extension_version();
 	topic = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");

@@ -20,7 +20,9 @@
  * with the error, so a single bad message never stops the stream.
  *
  * Never blocking DDL: the worker holds no lock between batches; a batch takes
- * the extension's lock conditionally (DROP EXTENSION waits at most one batch)
+ * the extension's lock conditionally (DROP EXTENSION waits at most one batch;
+ * src/shared/extension.c, which also pauses the worker while the installed
+ * extension's version is not the library's)
  * and the worker exits when someone holds its database's lock (DROP
  * DATABASE, or a rename), which it checks at least once a second.
  */
@@ -50,6 +52,7 @@
 #include "ingest/consumer.h"
 #include "ingest/offsets.h"
 #include "ingest/store.h"
+#include "shared/extension.h"
 #include "shared/guc.h"
 #include "shared/worker.h"
 
@@ -316,25 +319,6 @@ add_message(rd_kafka_message_t *m)
 
 /* ---- writing a batch ---------------------------------------------------- */
 
-/*
- * Lock the extension for this transaction without waiting: if DROP EXTENSION
- * holds it, give way.  false if the extension is not (or no longer) there.
- */
-static bool
-lock_extension(void)
-{
-	Oid			extoid = get_extension_oid("f1tel", true);
-	LOCKTAG		tag;
-
-	if (!OidIsValid(extoid))
-		return false;
-	SET_LOCKTAG_OBJECT(tag, MyDatabaseId, ExtensionRelationId, extoid, 0);
-	if (LockAcquire(&tag, AccessShareLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
-		return false;
-	AcceptInvalidationMessages();
-	return OidIsValid(get_extension_oid("f1tel", true));
-}
-
 /* Store the offsets of the batch; false if fenced off. */
 static bool
 advance_offsets(void)
@@ -474,7 +458,7 @@ write_batch_once(bool one_by_one)
 		SPI_connect();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, "f1tel ingest: writing a batch");
-		if (!lock_extension())
+		if (f1tel_lock_extension(NULL, NULL) != F1_EXT_READY)
 			result = WRITE_NO_EXTENSION;
 		else
 		{
@@ -543,7 +527,7 @@ write_batch(void)
 				return;
 			case WRITE_NO_EXTENSION:
 				ereport(LOG,
-						(errmsg("f1tel ingest: extension \"f1tel\" is gone or being dropped in database \"%s\"; pausing",
+						(errmsg("f1tel ingest: extension \"f1tel\" is gone, being dropped or of another version in database \"%s\"; pausing",
 								f1tel_database)));
 				discard_batch();
 				f1_consumer_destroy(consumer);
@@ -603,19 +587,6 @@ refresh_watermarks(void *arg)
 
 /* ---- the loop ----------------------------------------------------------- */
 
-/* The OID of the f1tel extension in this database, or InvalidOid. */
-static Oid
-extension_oid(void)
-{
-	Oid			extoid;
-
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	extoid = get_extension_oid("f1tel", true);
-	CommitTransactionCommand();
-	return extoid;
-}
-
 static void
 ingest_on_exit(int code, Datum arg)
 {
@@ -635,12 +606,15 @@ f1tel_ingest_main(Datum main_arg)
 	HASHCTL		ctl;
 	TimestampTz first_at = 0;
 	TimestampTz watermarks_at = 0;
+	char	   *worker_name;
+	Oid			extoid;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(f1tel_database, NULL, 0);
-	pgstat_report_appname(psprintf("f1tel ingest %d", worker_no));
+	worker_name = MemoryContextStrdup(TopMemoryContext, psprintf("ingest %d", worker_no));
+	pgstat_report_appname(psprintf("f1tel %s", worker_name));
 	/* the enrichment triggers and the change feed need a fresh snapshot per statement */
 	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
 
@@ -681,8 +655,7 @@ f1tel_ingest_main(Datum main_arg)
 
 		if (consumer == NULL)
 		{
-			consumer_extoid = extension_oid();
-			if (OidIsValid(consumer_extoid))
+			if (f1tel_check_extension(worker_name, &consumer_extoid) == F1_EXT_READY)
 				consumer = f1_consumer_create(on_assign, on_revoke, NULL);
 			if (consumer == NULL)
 			{
@@ -742,11 +715,12 @@ f1tel_ingest_main(Datum main_arg)
 			TimestampDifferenceExceeds(watermarks_at, GetCurrentTimestamp(), 5000))
 		{
 			watermarks_at = GetCurrentTimestamp();
-			/* dropped, or dropped and created again: start over from its tables */
-			if (extension_oid() != consumer_extoid)
+			/* dropped, created again or of another version: start over from its tables */
+			if (f1tel_check_extension(worker_name, &extoid) != F1_EXT_READY ||
+				extoid != consumer_extoid)
 			{
 				ereport(LOG,
-						(errmsg("f1tel ingest: extension \"f1tel\" was dropped or created again; reconnecting")));
+						(errmsg("f1tel ingest: extension \"f1tel\" was dropped, created again or changed version; reconnecting")));
 				f1_consumer_destroy(consumer);
 				consumer = NULL;
 				continue;

@@ -17,6 +17,18 @@ END;
 COMMENT ON FUNCTION f1tel.reset_offset(text, integer, bigint, text) IS
 'Set the next offset of a partition (NULL: from the beginning); takes effect when the workers restart (f1tel.restart_workers()).';
 
+/*
+ * The version of the loaded library (f1tel.so).  It differs from
+ * pg_extension.extversion after a new library was installed and before
+ * ALTER EXTENSION f1tel UPDATE: the workers pause until they match.
+ */
+CREATE FUNCTION f1tel.library_version()
+RETURNS text
+LANGUAGE C STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'f1tel_library_version';
+COMMENT ON FUNCTION f1tel.library_version() IS
+'Version of the loaded f1tel library; the workers write only while it equals the extension''s version.';
+
 /* The workers, as pg_stat_activity sees them. */
 CREATE VIEW f1tel.workers AS
 SELECT pid, backend_type AS worker, application_name, state, query AS activity,

@@ -1,8 +1,11 @@
 /*
- * src/shared/header.sql — start of the f1tel install script (f1tel--0.1.sql).
+ * src/shared/header.sql — start of the f1tel install script
+ * (f1tel--<version>.sql, the version being f1tel.control's default_version).
  *
  * The script is the concatenation of this file, src/ingest/schema.sql,
- * src/enrich/[0-9]*.sql and src/shared/footer.sql (see the Makefile).
+ * src/enrich/[0-9]*.sql, src/sink/schema.sql and src/shared/footer.sql (see
+ * the Makefile).  A change to any of them is a new version: bump
+ * default_version and add the step to src/upgrade/ (its README says how).
  */
 \echo Use "CREATE EXTENSION f1tel" to load this file. \quit
 

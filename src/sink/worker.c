@@ -39,6 +39,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "shared/extension.h"
 #include "shared/guc.h"
 #include "shared/worker.h"
 #include "sink/auth.h"
@@ -80,29 +81,21 @@ keep(const char *sql, int nargs, Oid *types)
 	return plan;
 }
 
+/* the extension as the last transaction found it; checked again while not ready */
+static F1ExtState ext_state = F1_EXT_ABSENT;
+
 /* Start a transaction with SPI; false (and nothing open) if the extension is not usable. */
 static bool
 begin(const char *activity)
 {
-	Oid			extoid;
-	LOCKTAG		tag;
-
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, activity);
-	extoid = get_extension_oid("f1tel", true);
-	if (OidIsValid(extoid))
-	{
-		SET_LOCKTAG_OBJECT(tag, MyDatabaseId, ExtensionRelationId, extoid, 0);
-		if (LockAcquire(&tag, AccessShareLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
-		{
-			AcceptInvalidationMessages();
-			if (OidIsValid(get_extension_oid("f1tel", true)))
-				return true;
-		}
-	}
+	ext_state = f1tel_lock_extension(NULL, NULL);
+	if (ext_state == F1_EXT_READY)
+		return true;
 	SPI_finish();
 	PopActiveSnapshot();
 	AbortCurrentTransaction();
@@ -399,6 +392,18 @@ f1tel_sink_main(Datum main_arg)
 		{
 			ereport(LOG, (errmsg("f1tel sink: nothing to push to (f1tel.bigquery_project and f1tel.enriched_topic are empty); exiting")));
 			proc_exit(0);
+		}
+		/*
+		 * Paused while the extension is absent, being dropped or not this
+		 * library's version (with a WARNING once: f1tel_check_extension).
+		 */
+		if (ext_state != F1_EXT_READY &&
+			(ext_state = f1tel_check_extension("sink", NULL)) != F1_EXT_READY)
+		{
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 2000L, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			continue;
 		}
 		if (f1tel_bigquery_project[0] != '\0')
 			worked |= run_round(&sinks[0]);

@@ -92,10 +92,14 @@ sub broker_up   { $_[0]->{h}->signal('USR2') }
 # ---- PostgreSQL ----------------------------------------------------------
 
 # A started node with f1tel preloaded and the extension created in "postgres".
+# $opt{install_path}: a PostgreSQL installation other than the one on the PATH
+# (test/t/070_upgrade.pl: one holding an older f1tel); $opt{version}: CREATE
+# EXTENSION … VERSION.
 sub new_node
 {
 	my ($name, %opt) = @_;
-	my $node = PostgreSQL::Test::Cluster->new($name);
+	my $node = PostgreSQL::Test::Cluster->new($name,
+		$opt{install_path} ? (install_path => $opt{install_path}) : ());
 	my $workers = $opt{workers} // 1;
 	$node->init;
 	$node->append_conf('postgresql.conf', <<"EOF");
@@ -116,7 +120,8 @@ log_min_messages = info
 @{[ $opt{conf} // '' ]}
 EOF
 	$node->start;
-	$node->safe_psql('postgres', 'CREATE EXTENSION f1tel');
+	$node->safe_psql('postgres',
+		'CREATE EXTENSION f1tel' . ($opt{version} ? " VERSION '$opt{version}'" : ''));
 	return $node;
 }
 
