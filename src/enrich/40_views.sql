@@ -1,8 +1,8 @@
 /*
  * src/enrich/40_views.sql — views for people (psql) and dashboards (Grafana,
  * Looker): race control messages with the driver they name, the latest
- * session, a leaderboard, fastest laps and a lap chart.  src/enrich/VIEWS.md
- * shows each with an example query and real output.
+ * session, a leaderboard, fastest laps and a lap chart.  README.md, section
+ * "Enrichment and views", shows each with an example query and real output.
  *
  * Rules a reader must know: these are plain views over f1tel.driver_laps and
  * the staging tables, nothing is stored; a condition on session_key is pushed
