@@ -43,9 +43,9 @@ SQL_PARTS = \
 	src/sink/schema.sql \
 	src/shared/footer.sql
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
-# every released version's install script, frozen, and one upgrade script per
-# version step (src/upgrade/README.md): ALTER EXTENSION f1tel UPDATE from any of them
-DATA = $(wildcard src/upgrade/$(EXTENSION)--*.sql)
+# one upgrade script per version step (src/upgrade/README.md): ALTER EXTENSION
+# f1tel UPDATE from every released version
+DATA = $(wildcard src/upgrade/$(EXTENSION)--*--*.sql)
 
 REGRESS = $(basename $(notdir $(wildcard sql/[0-9]*.sql)))
 REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf --temp-instance=./tmp_check \

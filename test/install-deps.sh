@@ -5,7 +5,7 @@
 F1TEL_PACKAGES="build-essential pkg-config clang \
 postgresql-15 postgresql-server-dev-15 libipc-run-perl \
 librdkafka-dev libjson-c-dev libcurl4-openssl-dev libssl-dev zlib1g-dev \
-kcat python3 python3-confluent-kafka python3-psycopg2"
+kcat python3 python3-confluent-kafka python3-psycopg2 python3-yaml shellcheck sudo git"
 
 if [ "$(id -u)" = 0 ]; then
 	SUDO=

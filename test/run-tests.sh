@@ -33,6 +33,10 @@ $SUDO make install
 step "unit tests (plain C, no server)"
 make unit
 
+# docker/ cannot run here (no Docker engine): check what can be checked
+step "docker files (test/docker_check.py)"
+/usr/bin/python3 test/docker_check.py
+
 # The README's demo, run as a user would, non-interactively at --speed max;
 # test/demo_check.py checks what it prints against the recorded files.  With
 # F1TEL_TEST_SUDO_USER (a user with sudo; .ci/run makes one), the second
