@@ -31,6 +31,7 @@ import gzip
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -102,9 +103,12 @@ def run_demo(session, user, timeout):
         shutil.copytree(ROOT, os.path.join(copy, "f1tel"), symlinks=True)
         subprocess.run(["chown", "-R", user + ":", copy], check=True)
         cwd = os.path.join(copy, "f1tel")
+        # data inside this tree: the copy's own (this tree may be unreadable to USER)
         env_data = os.environ.get("F1TEL_DATA")
+        if env_data and os.path.abspath(env_data).startswith(ROOT + os.sep):
+            env_data = None
         cmd = ["su", user, "-s", "/bin/bash", "-c",
-               ("F1TEL_DATA=%s " % env_data if env_data else "") + " ".join(cmd)]
+               ("F1TEL_DATA=%s " % shlex.quote(env_data) if env_data else "") + " ".join(cmd)]
     try:
         p = subprocess.run(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True, timeout=timeout + 900)
