@@ -113,7 +113,11 @@ f1tel.bigquery_dataset = 'f1'
 f1tel.bigquery_endpoint = 'http://127.0.0.1:$bqport'
 f1tel.bigquery_credentials = 'none'
 EOF
-run_pg "pg_ctl -D '$dir/data' -l '$dir/postgresql.log' -w start >/dev/null"
+run_pg "pg_ctl -D '$dir/data' -l '$dir/postgresql.log' -w start >/dev/null" || {
+	echo "PostgreSQL did not start; the end of its log ($dir/postgresql.log):" >&2
+	tail -n 30 "$dir/postgresql.log" >&2
+	exit 1
+}
 psql_demo -c 'CREATE EXTENSION f1tel'
 
 echo "==== replaying session $session at --speed $speed"
