@@ -13,29 +13,40 @@ EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).co
 MODULE_big = f1tel
 OBJS = \
 	src/shared/f1tel.o \
+	src/shared/backoff.o \
 	src/shared/guc.o \
 	src/shared/kafka_conf.o \
 	src/shared/launcher.o \
 	src/shared/cutil.o \
+	src/shared/endpoints.o \
 	src/shared/extension.o \
+	src/shared/kafka_client.o \
+	src/shared/spi.o \
+	src/shared/xact.o \
 	src/ingest/decode.o \
-	src/ingest/endpoints.o \
 	src/ingest/timestamp.o \
 	src/ingest/consumer.o \
 	src/ingest/offsets.o \
 	src/ingest/sqlapi.o \
 	src/ingest/store.o \
+	src/ingest/partitions.o \
+	src/ingest/batch.o \
 	src/ingest/worker.o \
 	src/sink/auth.o \
 	src/sink/bigquery.o \
-	src/sink/bq_json.o \
+	src/sink/bq_answer.o \
+	src/sink/bq_body.o \
 	src/sink/http.o \
+	src/sink/json_text.o \
 	src/sink/jwt.o \
+	src/sink/oauth.o \
 	src/sink/topic.o \
 	src/sink/worker.o
 
 # The install script is put together from the pipeline's stages.
-ENRICH_SQL ?= $(wildcard src/enrich/[0-9]*.sql)
+# the enrichment's files in the order their objects depend on each other
+ENRICH_SQL = src/enrich/driver_laps.sql src/enrich/changes.sql src/enrich/triggers.sql \
+	src/enrich/views.sql
 SQL_PARTS = \
 	src/shared/header.sql \
 	src/ingest/schema.sql \
@@ -43,9 +54,9 @@ SQL_PARTS = \
 	src/sink/schema.sql \
 	src/shared/footer.sql
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
-# one upgrade script per version step (src/upgrade/README.md): ALTER EXTENSION
+# one upgrade script per version step (sql/upgrade/README.md): ALTER EXTENSION
 # f1tel UPDATE from every released version
-DATA = $(wildcard src/upgrade/$(EXTENSION)--*--*.sql)
+DATA = $(wildcard sql/upgrade/$(EXTENSION)--*--*.sql)
 
 REGRESS = $(basename $(notdir $(wildcard sql/[0-9]*.sql)))
 REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf --temp-instance=./tmp_check \
@@ -65,7 +76,7 @@ TOOLS_BINDIR ?= /usr/local/bin
 TOOL_CFLAGS = -O2 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	-I$(srcdir)/src $(shell pkg-config --cflags json-c rdkafka zlib)
 
-EXTRA_CLEAN = tmp_fuzz $(TOOLS) test/unit/test_decode test/unit/test_sink test/unit/fuzz_decode \
+EXTRA_CLEAN = tmp_fuzz $(TOOLS) $(UNIT_TESTS) test/unit/fuzz_decode \
 	results tmp_check log
 
 PG_CONFIG ?= pg_config
@@ -79,10 +90,10 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 
 # ---- programs (plain C, no server headers) ---------------------------------
 
-FEED_SRCS = src/tools/f1tel_feed.c src/tools/feed_endpoints.c src/tools/feed_load.c \
+FEED_SRCS = src/tools/f1tel_feed.c src/shared/endpoints.c src/tools/feed_load.c \
 	src/tools/feed_scan.c src/tools/feed_rewrite.c src/tools/feed_order.c \
 	src/tools/feed_send.c src/tools/feed_progress.c src/ingest/timestamp.c
-src/tools/f1tel-feed: $(FEED_SRCS) src/tools/feed.h src/ingest/decode.h
+src/tools/f1tel-feed: $(FEED_SRCS) src/tools/feed.h src/shared/endpoints.h src/ingest/decode.h
 	$(CC) $(TOOL_CFLAGS) -o $@ $(FEED_SRCS) $(shell pkg-config --libs json-c rdkafka zlib) \
 		-lpthread -lm
 
@@ -102,24 +113,39 @@ uninstall-tools:
 
 # ---- unit tests and fuzzing of the plain-C code -----------------------------
 
-UNIT_SRCS = src/ingest/decode.c src/ingest/endpoints.c src/ingest/timestamp.c
-test/unit/test_decode: test/unit/test_decode.c test/unit/harness.h $(UNIT_SRCS) src/ingest/decode.h
-	$(CC) $(TOOL_CFLAGS) -fsanitize=address,undefined -o $@ test/unit/test_decode.c $(UNIT_SRCS) \
+# the OpenF1 decoder (the fuzzer's too): fields, messages, recorded sessions, timestamps
+UNIT_SRCS = src/ingest/decode.c src/shared/endpoints.c src/ingest/timestamp.c
+DECODE_UNITS = test/unit/test_decode_fields test/unit/test_decode_messages \
+	test/unit/test_decode_recorded test/unit/test_timestamp
+$(DECODE_UNITS): test/unit/%: test/unit/%.c test/unit/harness.h $(UNIT_SRCS) src/ingest/decode.h \
+		src/shared/endpoints.h
+	$(CC) $(TOOL_CFLAGS) -fsanitize=address,undefined -o $@ $< $(UNIT_SRCS) \
 		$(shell pkg-config --libs json-c) $(shell pkg-config --libs zlib)
+test/unit/test_decode_fields: test/unit/decode_check.h test/unit/openf1_records.h test/unit/read_file.h
+test/unit/test_decode_messages: test/unit/decode_check.h test/unit/openf1_records.h
+test/unit/test_decode_recorded: test/unit/decode_check.h test/unit/read_file.h
 
-# the BigQuery sink's plain-C pieces (JWT auth, REST bodies and answers)
-SINK_UNIT_SRCS = src/sink/jwt.c src/sink/bq_json.c src/shared/cutil.c
-test/unit/test_sink: test/unit/test_sink.c test/unit/harness.h $(SINK_UNIT_SRCS) src/sink/jwt.h src/sink/bq_json.h \
-		src/shared/cutil.h
+# the BigQuery sink's plain-C pieces (JWT auth, REST bodies and answers) and back-off
+SINK_UNIT_SRCS = src/sink/jwt.c src/sink/oauth.c src/sink/bq_body.c src/sink/bq_answer.c \
+	src/sink/json_text.c src/shared/backoff.c src/shared/cutil.c
+SINK_UNITS = test/unit/test_key_file test/unit/test_jwt test/unit/test_oauth \
+	test/unit/test_bq_body test/unit/test_bq_answer test/unit/test_backoff
+$(SINK_UNITS): test/unit/%: test/unit/%.c test/unit/harness.h $(SINK_UNIT_SRCS) src/sink/jwt.h \
+		src/sink/oauth.h src/sink/bq_json.h src/sink/json_text.h src/shared/backoff.h src/shared/cutil.h
 	$(CC) $(TOOL_CFLAGS) $(shell pkg-config --cflags openssl) -fsanitize=address,undefined \
-		-o $@ test/unit/test_sink.c $(SINK_UNIT_SRCS) \
+		-o $@ $< $(SINK_UNIT_SRCS) \
 		$(shell pkg-config --libs json-c openssl zlib)
+test/unit/test_key_file test/unit/test_jwt: test/unit/json_check.h test/unit/test_keys.h
+test/unit/test_oauth test/unit/test_bq_answer: test/unit/json_check.h
+test/unit/test_bq_body: test/unit/json_check.h test/unit/read_file.h
 
-unit: test/unit/test_decode test/unit/test_sink
-	test/unit/test_decode
-	test/unit/test_sink
+# every program runs, even after one of them fails; then the run fails if any did
+UNIT_TESTS = $(DECODE_UNITS) $(SINK_UNITS)
+unit: $(UNIT_TESTS)
+	@failed=0; for t in $(UNIT_TESTS); do echo $$t; $$t || failed=$$((failed + 1)); done; \
+	if [ $$failed -ne 0 ]; then echo "unit: $$failed of $(words $(UNIT_TESTS)) programs failed"; exit 1; fi
 
-test/unit/fuzz_decode: test/unit/fuzz_decode.c $(UNIT_SRCS) src/ingest/decode.h
+test/unit/fuzz_decode: test/unit/fuzz_decode.c $(UNIT_SRCS) src/ingest/decode.h src/shared/endpoints.h
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -I$(srcdir)/src \
 		$(shell pkg-config --cflags json-c) -o $@ test/unit/fuzz_decode.c $(UNIT_SRCS) \
 		$(shell pkg-config --libs json-c)
@@ -138,3 +164,7 @@ bench:
 
 # the library's version is compiled in: rebuild it when the version changes
 src/shared/extension.o: $(EXTENSION).control
+
+# every object depends on every header of the tree (PGXS tracks no header
+# dependencies): a changed struct never links against stale objects
+$(OBJS): $(wildcard src/*/*.h)

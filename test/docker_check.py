@@ -7,7 +7,7 @@ run here.  This test checks what can be checked without one:
   - docker/compose.yaml parses, has the services, pins its images, and every
     file, volume, service and condition it names exists or is valid;
   - the topics it creates are f1tel's default topics, parsed from the C source
-    (src/ingest/endpoints.c, the enriched topic from src/shared/guc.c);
+    (src/shared/endpoints.c, the enriched topic from src/shared/guc.c);
   - docker/postgres-entrypoint.sh passes bash -n (and shellcheck when
     installed), writes only real f1tel settings and refuses to start without
     POSTGRES_PASSWORD;
@@ -285,13 +285,13 @@ def run_tests_steps(text):
 # ---- the C source -----------------------------------------------------------------
 
 def endpoint_topics(root):
-    """{endpoint: default topic} from src/ingest/endpoints.c, and the number
-    of endpoints in the F1EndpointId enum of src/ingest/decode.h."""
-    src = read(os.path.join(root, "src/ingest/endpoints.c"))
+    """{endpoint: default topic} from src/shared/endpoints.c, and the number
+    of endpoints in the F1EndpointId enum of src/shared/endpoints.h."""
+    src = read(os.path.join(root, "src/shared/endpoints.c"))
     found = dict(re.findall(
         r'\[F1E_\w+\]\s*=\s*\{\s*F1E_\w+\s*,\s*"(\w+)"\s*,\s*"([^"]+)"', src))
     enum = re.search(r"typedef\s+enum\s+(?:F1EndpointId\s*)?\{(.*?)\}\s*F1EndpointId",
-                     read(os.path.join(root, "src/ingest/decode.h")), re.S)
+                     read(os.path.join(root, "src/shared/endpoints.h")), re.S)
     count = len([m for m in re.findall(r"\bF1E_\w+", enum.group(1)) if m != "F1E_COUNT"]) if enum else -1
     return found, count
 
@@ -401,8 +401,13 @@ def main():
         report(data and not any(ignored(rules, f) for f in data),
                "dockerignore: test/data/openf1 is in the build context (%d files)" % len(data))
         products = [".git", "docker/.env", "f1tel.so", "src/shared/guc.o", "src/shared/guc.bc",
-                    "src/tools/f1tel-feed", "src/tools/f1tel-broker", "test/unit/test_decode",
+                    "src/tools/f1tel-feed", "src/tools/f1tel-broker", "test/unit/fuzz_decode",
                     "f1tel--0.1.sql", "tmp_check/log", "results/x.out"]
+        # every unit-test program the Makefile builds (UNIT_TESTS)
+        mk = read(repo("Makefile"))
+        for var in ("DECODE_UNITS", "SINK_UNITS"):
+            m = re.search(r"^%s\s*=\s*((?:.*\\\n)*.*)$" % var, mk, re.M)
+            products += re.findall(r"test/unit/\w+", m.group(1)) if m else ["test/unit/(%s not found)" % var]
         kept = [p for p in products if not ignored(rules, p)]
         report(not kept, "dockerignore: the host's build products, git and docker/.env are left out",
                "kept: %s" % kept)
@@ -498,7 +503,7 @@ def check_compose(compose, root, docker, workdir, in_tree):
     # topics: f1tel's defaults, parsed from the C source
     defaults, count = endpoint_topics(root)
     report(len(defaults) == count and count > 0,
-           "src/ingest/endpoints.c: a default topic for each of the %d endpoints of F1EndpointId" % count,
+           "src/shared/endpoints.c: a default topic for each of the %d endpoints of F1EndpointId" % count,
            "parsed %d: %s" % (len(defaults), sorted(defaults)))
     names, guc_src = guc_names(root, defaults)
     report("ep->default_topic" in guc_src,

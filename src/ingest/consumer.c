@@ -1,18 +1,18 @@
 /*
  * src/ingest/consumer.c — the ingest worker's librdkafka consumer.
  *
- * Built from the GUCs: f1tel.brokers, f1tel.group_id, the eight topic names
- * and f1tel.kafka_config.  f1tel's own settings come first and are fixed:
+ * Built by src/shared/kafka_client.c (the one client builder and its
+ * callback rule) from f1tel.brokers, f1tel.group_id, the topic names and
+ * f1tel.kafka_config(_file), with the consumer's fixed settings:
  * enable.auto.commit=false (the offsets table is the truth),
- * auto.offset.reset=error (data lost to retention is reported, never skipped),
- * log.queue=true (logs are served on the main thread).
+ * auto.offset.reset=error (data lost to retention is reported, never
+ * skipped).
  *
- * Threads: see consumer.h.  librdkafka calls log_cb, error_cb and
- * rebalance_cb from rd_kafka_consumer_poll() on the calling (main) thread;
- * log_cb and error_cb only copy into a ring that f1_consumer_report_logs()
- * turns into ereports, so no ereport can longjmp through librdkafka's frames.
- * The rebalance callback runs database code under PG_TRY with interrupts
- * held, for the same reason.
+ * Threads: see consumer.h.  librdkafka calls rebalance_cb from
+ * rd_kafka_consumer_poll() on the calling (main) thread; it runs database
+ * code (reading the stored offsets) under PG_TRY with interrupts held
+ * (f1_consumer_poll), so no ereport can longjmp through librdkafka's frames;
+ * its log lines are recorded for f1_consumer_report_logs().
  */
 #include "postgres.h"
 
@@ -27,19 +27,11 @@
 
 #include "ingest/consumer.h"
 #include "shared/guc.h"
-#include "shared/kafka_conf.h"
-
-#define LOG_RING_SIZE	64
-#define LOG_LINE_LEN	512
-
-typedef struct LogLine
-{
-	int			elevel;
-	char		text[LOG_LINE_LEN];
-} LogLine;
+#include "shared/kafka_client.h"
 
 struct F1Consumer
 {
+	F1KafkaClient *client;		/* builder, callbacks, log ring: kafka_client.c */
 	rd_kafka_t *rk;
 	rd_kafka_queue_t *queue;
 	int			pipefd[2];
@@ -47,56 +39,13 @@ struct F1Consumer
 	F1RevokeHook revoke;
 	void	   *arg;
 	bool		broken;
-	char	   *fingerprint;
-	/* logs and errors queued by callbacks, reported after the poll */
-	LogLine		ring[LOG_RING_SIZE];
-	int			nlines;
-	int			dropped;
 };
-
-static void
-push_line(F1Consumer *c, int elevel, const char *fmt,...) pg_attribute_printf(3, 4);
-
-static void
-push_line(F1Consumer *c, int elevel, const char *fmt,...)
-{
-	va_list		ap;
-
-	if (c->nlines >= LOG_RING_SIZE)
-	{
-		c->dropped++;
-		return;
-	}
-	c->ring[c->nlines].elevel = elevel;
-	va_start(ap, fmt);
-	vsnprintf(c->ring[c->nlines].text, LOG_LINE_LEN, fmt, ap);
-	va_end(ap);
-	c->nlines++;
-}
-
-/* librdkafka's syslog levels to ours: errors and warnings stay visible. */
-static void
-log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-	F1Consumer *c = rd_kafka_opaque(rk);
-
-	push_line(c, level <= 4 ? WARNING : LOG, "librdkafka %s: %s", fac, buf);
-}
-
-static void
-error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
-{
-	F1Consumer *c = opaque;
-
-	push_line(c, WARNING, "Kafka error %s: %s",
-			  rd_kafka_err2name((rd_kafka_resp_err_t) err), reason);
-}
 
 static void
 rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			 rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
-	F1Consumer *c = opaque;
+	F1Consumer *c = f1_kafka_client_owner(rk);
 
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
 	{
@@ -111,39 +60,24 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		}
 		if (rd_kafka_assign(rk, parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
 			c->broken = true;
-		push_line(c, LOG, "f1tel ingest: assigned %d partition(s)", parts->cnt);
+		f1_kafka_client_record(c->client, LOG, "f1tel ingest: assigned %d partition(s)", parts->cnt);
 	}
 	else
 	{
 		c->revoke(c->arg);
 		rd_kafka_assign(rk, NULL);
-		push_line(c, LOG, "f1tel ingest: partitions revoked (%s)", rd_kafka_err2name(err));
+		f1_kafka_client_record(c->client, LOG, "f1tel ingest: partitions revoked (%s)", rd_kafka_err2name(err));
 	}
 }
 
+/* What only the consumer's configuration depends on: group and topics. */
 static char *
-make_fingerprint(void)
+consumer_extra(void)
 {
 	StringInfoData s;
 
 	initStringInfo(&s);
-	appendStringInfo(&s, "%s\n%s\n%s\n%s", f1tel_brokers, f1tel_group_id,
-					 f1tel_kafka_config, f1tel_kafka_config_file);
-	/* the file's content too, so a changed secret rebuilds the consumer */
-	if (f1tel_kafka_config_file[0] != '\0')
-	{
-		FILE	   *f = AllocateFile(f1tel_kafka_config_file, "r");
-
-		if (f != NULL)
-		{
-			char		buf[1024];
-			size_t		n;
-
-			while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-				appendBinaryStringInfo(&s, buf, n);
-			FreeFile(f);
-		}
-	}
+	appendStringInfoString(&s, f1tel_group_id);
 	for (int i = 0; i < F1E_COUNT; i++)
 		appendStringInfo(&s, "\n%s", f1tel_topics[i]);
 	return s.data;
@@ -152,27 +86,28 @@ make_fingerprint(void)
 bool
 f1_consumer_config_changed(F1Consumer *c)
 {
-	char	   *fp = make_fingerprint();
-	bool		changed = strcmp(fp, c->fingerprint) != 0;
+	return f1_kafka_client_changed(c->client, consumer_extra());
+}
 
-	pfree(fp);
-	return changed;
+static void
+prepare_consumer(rd_kafka_conf_t *conf, void *owner)
+{
+	rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
 }
 
 F1Consumer *
 f1_consumer_create(F1AssignHook assign, F1RevokeHook revoke, void *arg)
 {
 	F1Consumer *c;
-	rd_kafka_conf_t *conf;
 	rd_kafka_topic_partition_list_t *topics;
 	rd_kafka_resp_err_t err;
-	char		errbuf[512];
-	static const char *const fixed[][2] = {
+	char	   *error = NULL;
+	const char *const fixed[][2] = {
+		{"group.id", f1tel_group_id},
 		{"enable.auto.commit", "false"},
 		{"enable.auto.offset.store", "false"},
 		{"auto.offset.reset", "error"},
 		{"enable.partition.eof", "false"},
-		{"log.queue", "true"},
 		/* defaults the user may override in f1tel.kafka_config */
 		{"client.id", "f1tel-ingest"},
 		{"fetch.wait.max.ms", "100"},
@@ -186,36 +121,19 @@ f1_consumer_create(F1AssignHook assign, F1RevokeHook revoke, void *arg)
 	c->revoke = revoke;
 	c->arg = arg;
 	c->pipefd[0] = c->pipefd[1] = -1;
-	c->fingerprint = MemoryContextStrdup(TopMemoryContext, make_fingerprint());
 
-	conf = rd_kafka_conf_new();
-	if (!f1_kafka_conf_set(conf, "bootstrap.servers", f1tel_brokers, errbuf, sizeof(errbuf)) ||
-		!f1_kafka_conf_set(conf, "group.id", f1tel_group_id, errbuf, sizeof(errbuf)))
-		goto conf_error;
-	for (int i = 0; fixed[i][0] != NULL; i++)
-		if (!f1_kafka_conf_set(conf, fixed[i][0], fixed[i][1], errbuf, sizeof(errbuf)))
-			goto conf_error;
-	if (!f1_kafka_conf_apply(conf, f1tel_kafka_config, errbuf, sizeof(errbuf)) ||
-		!f1_kafka_conf_apply_file(conf, f1tel_kafka_config_file, errbuf, sizeof(errbuf)))
-		goto conf_error;
-	rd_kafka_conf_set_opaque(conf, c);
-	rd_kafka_conf_set_log_cb(conf, log_cb);
-	rd_kafka_conf_set_error_cb(conf, error_cb);
-	rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
-
-	/* rd_kafka_new takes ownership of conf on success */
-	c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errbuf, sizeof(errbuf));
-	if (c->rk == NULL)
+	c->client = f1_kafka_client_create(RD_KAFKA_CONSUMER, "ingest", fixed, consumer_extra(),
+									   prepare_consumer, c, &error);
+	if (c->client == NULL)
 	{
-		rd_kafka_conf_destroy(conf);
 		ereport(LOG,
-				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("f1tel ingest: could not create the Kafka consumer: %s", errbuf)));
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("f1tel ingest: %s", error)));
 		f1_consumer_destroy(c);
 		return NULL;
 	}
-	rd_kafka_set_log_queue(c->rk, NULL);	/* logs to the main queue ... */
-	rd_kafka_poll_set_consumer(c->rk);	/* ... which is the consumer queue */
+	c->rk = f1_kafka_client_handle(c->client);
+	rd_kafka_poll_set_consumer(c->rk);	/* the main queue (logs) is the consumer queue */
 	c->queue = rd_kafka_queue_get_consumer(c->rk);
 
 	if (pipe(c->pipefd) != 0 ||
@@ -246,14 +164,6 @@ f1_consumer_create(F1AssignHook assign, F1RevokeHook revoke, void *arg)
 			(errmsg("f1tel ingest: consuming from %s as group \"%s\"",
 					f1tel_brokers, f1tel_group_id)));
 	return c;
-
-conf_error:
-	rd_kafka_conf_destroy(conf);
-	ereport(LOG,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("f1tel ingest: invalid Kafka configuration: %s", errbuf)));
-	f1_consumer_destroy(c);
-	return NULL;
 }
 
 void
@@ -296,9 +206,7 @@ f1_consumer_destroy(F1Consumer *c)
 		close(c->pipefd[0]);
 	if (c->pipefd[1] >= 0)
 		close(c->pipefd[1]);
-	f1_consumer_report_logs(c);
-	if (c->fingerprint)
-		pfree(c->fingerprint);
+	f1_kafka_client_destroy(c->client);	/* reports the last lines */
 	pfree(c);
 }
 
@@ -331,20 +239,13 @@ f1_consumer_clear_wait_fd(F1Consumer *c)
 void
 f1_consumer_report_logs(F1Consumer *c)
 {
-	for (int i = 0; i < c->nlines; i++)
-		ereport(c->ring[i].elevel,
-				(errmsg_internal("%s", c->ring[i].text)));
-	if (c->dropped > 0)
-		ereport(WARNING,
-				(errmsg("f1tel ingest: %d librdkafka log lines were not shown", c->dropped)));
-	c->nlines = 0;
-	c->dropped = 0;
+	f1_kafka_client_report(c->client);
 }
 
 bool
 f1_consumer_broken(F1Consumer *c)
 {
-	return c->broken;
+	return c->broken || f1_kafka_client_fatal(c->client);
 }
 
 bool

@@ -3,7 +3,7 @@
  *
  * Implements the contract of decode.h: one Kafka message value, a JSON
  * object or a JSON array of objects, is parsed with json-c and its records
- * are checked against the endpoint's columns (src/ingest/endpoints.c) and
+ * are checked against the endpoint's columns (src/shared/endpoints.c) and
  * appended to a columnar F1Batch.  A message is all or nothing: on any
  * error the batch is put back as it was and a one-line reason is written,
  * "<endpoint>: [record <i>: ]<what>", where <i> is the record's index in the

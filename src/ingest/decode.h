@@ -1,8 +1,8 @@
 /*
  * src/ingest/decode.h — OpenF1 JSON messages decoded into typed rows, in plain C.
  *
- * This is the ingest stage's parser.  It knows the eight endpoints the
- * pipeline stores (their fields, types, natural keys and value ranges) and
+ * This is the ingest stage's parser.  From the endpoint table
+ * (src/shared/endpoints.h: fields, types, natural keys and value ranges) it
  * turns one Kafka message value -- a JSON object, or a JSON array of objects
  * as the API returns them -- into rows appended to a columnar F1Batch.
  *
@@ -27,52 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum F1Type
-{
-	F1T_INT4,					/* JSON integer in [min, max] */
-	F1T_FLOAT8,					/* JSON number (integer or float), finite */
-	F1T_BOOL,					/* JSON true/false */
-	F1T_TEXT,					/* JSON string, valid UTF-8, no NUL */
-	F1T_TIMESTAMPTZ,			/* JSON string, ISO 8601 date-time */
-	F1T_INT4ARRAY				/* JSON array of (integer | null), or null */
-} F1Type;
-
-typedef struct F1Column
-{
-	const char *name;			/* JSON field name and column name */
-	F1Type		type;
-	bool		key;			/* part of the natural key: present, not null */
-	bool		notnull;		/* may not be null (keys are implicitly) */
-	int64_t		min;			/* F1T_INT4 and array elements: inclusive range */
-	int64_t		max;
-} F1Column;
-
-typedef enum F1EndpointId
-{
-	F1E_LAPS,
-	F1E_POSITION,
-	F1E_DRIVERS,
-	F1E_RACE_CONTROL,
-	F1E_SESSIONS,
-	F1E_MEETINGS,
-	F1E_CAR_DATA,
-	F1E_LOCATION,
-	F1E_COUNT
-} F1EndpointId;
-
-typedef struct F1Endpoint
-{
-	F1EndpointId id;
-	const char *name;			/* API endpoint and table name: "laps" */
-	const char *default_topic;	/* "f1_laps", "f1-race_control", ... */
-	int			ncolumns;
-	const F1Column *columns;	/* in the table's column order (schema.sql) */
-} F1Endpoint;
-
-extern const F1Endpoint f1_endpoints[F1E_COUNT];
-
-/* Look up an endpoint by its name ("laps"); NULL if unknown. */
-extern const F1Endpoint *f1_endpoint_by_name(const char *name);
+#include "shared/endpoints.h"
 
 /*
  * One decoded value.  Text and int4[] values live in the batch's string

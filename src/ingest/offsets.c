@@ -15,61 +15,12 @@
 #include "utils/builtins.h"
 
 #include "ingest/offsets.h"
+#include "shared/spi.h"
 
 static SPIPlanPtr read_plan;
 static SPIPlanPtr advance_plan;
 static SPIPlanPtr error_plan;
 static SPIPlanPtr watermark_plan;
-
-static SPIPlanPtr
-keep(const char *sql, int nargs, Oid *types)
-{
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
-
-	if (plan == NULL)
-		elog(ERROR, "f1tel: could not prepare \"%s\": %s", sql,
-			 SPI_result_code_string(SPI_result));
-	SPI_keepplan(plan);
-	return plan;
-}
-
-static Datum
-text_array(int n, const char *const *s)
-{
-	Datum	   *d = palloc(n * sizeof(Datum));
-
-	for (int i = 0; i < n; i++)
-		d[i] = CStringGetTextDatum(s[i]);
-	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
-}
-
-static Datum
-int4_array(int n, const int32 *v)
-{
-	Datum	   *d = palloc(n * sizeof(Datum));
-
-	for (int i = 0; i < n; i++)
-		d[i] = Int32GetDatum(v[i]);
-	return PointerGetDatum(construct_array(d, n, INT4OID, 4, true, TYPALIGN_INT));
-}
-
-/* -1 becomes NULL */
-static Datum
-int8_array(int n, const int64 *v)
-{
-	Datum	   *d = palloc(n * sizeof(Datum));
-	bool	   *nulls = palloc(n * sizeof(bool));
-	int			dims[1] = {n};
-	int			lbs[1] = {1};
-
-	for (int i = 0; i < n; i++)
-	{
-		nulls[i] = v[i] < 0;
-		d[i] = Int64GetDatum(v[i]);
-	}
-	return PointerGetDatum(construct_md_array(d, nulls, 1, dims, lbs, INT8OID, 8,
-											  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-}
 
 void
 f1_offsets_read(const char *group, int n, const char *const *topics,
@@ -84,7 +35,7 @@ f1_offsets_read(const char *group, int n, const char *const *topics,
 	{
 		Oid			types[3] = {TEXTOID, TEXTARRAYOID, INT4ARRAYOID};
 
-		read_plan = keep("WITH ins AS ("
+		read_plan = f1_keep_plan("WITH ins AS ("
 						 " INSERT INTO f1tel.kafka_offsets (group_id, topic, partition)"
 						 " SELECT $1, t, p FROM unnest($2, $3) AS u(t, p)"
 						 " ON CONFLICT DO NOTHING)"
@@ -95,8 +46,8 @@ f1_offsets_read(const char *group, int n, const char *const *topics,
 						 3, types);
 	}
 	values[0] = CStringGetTextDatum(group);
-	values[1] = text_array(n, topics);
-	values[2] = int4_array(n, partitions);
+	values[1] = f1_text_array(n, topics);
+	values[2] = f1_int4_array(n, partitions);
 	rc = SPI_execute_plan(read_plan, values, NULL, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "f1tel: reading f1tel.kafka_offsets failed: %s", SPI_result_code_string(rc));
@@ -129,7 +80,7 @@ f1_offsets_advance(const char *group, int n, const char *const *topics,
 		Oid			types[8] = {TEXTOID, TEXTARRAYOID, INT4ARRAYOID, INT8ARRAYOID,
 		INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
 
-		advance_plan = keep("UPDATE f1tel.kafka_offsets o SET"
+		advance_plan = f1_keep_plan("UPDATE f1tel.kafka_offsets o SET"
 							" next_offset = u.next,"
 							" high_watermark = coalesce(u.hw, o.high_watermark),"
 							" rows_total = o.rows_total + u.nrows,"
@@ -142,13 +93,13 @@ f1_offsets_advance(const char *group, int n, const char *const *topics,
 							8, types);
 	}
 	values[0] = CStringGetTextDatum(group);
-	values[1] = text_array(n, topics);
-	values[2] = int4_array(n, partitions);
-	values[3] = int8_array(n, expected);
-	values[4] = int8_array(n, next);
-	values[5] = int8_array(n, high_watermark);
-	values[6] = int8_array(n, nrows);
-	values[7] = int8_array(n, ndead);
+	values[1] = f1_text_array(n, topics);
+	values[2] = f1_int4_array(n, partitions);
+	values[3] = f1_int8_array_null_if_negative(n, expected);
+	values[4] = f1_int8_array_null_if_negative(n, next);
+	values[5] = f1_int8_array_null_if_negative(n, high_watermark);
+	values[6] = f1_int8_array_null_if_negative(n, nrows);
+	values[7] = f1_int8_array_null_if_negative(n, ndead);
 	rc = SPI_execute_plan(advance_plan, values, NULL, false, 0);
 	if (rc != SPI_OK_UPDATE)
 		elog(ERROR, "f1tel: updating f1tel.kafka_offsets failed: %s", SPI_result_code_string(rc));
@@ -166,7 +117,7 @@ f1_offsets_record_error(const char *group, const char *topic, int32 partition,
 	{
 		Oid			types[4] = {TEXTOID, TEXTOID, INT4OID, TEXTOID};
 
-		error_plan = keep("INSERT INTO f1tel.kafka_offsets AS o"
+		error_plan = f1_keep_plan("INSERT INTO f1tel.kafka_offsets AS o"
 						  " (group_id, topic, partition, last_error, last_error_at)"
 						  " VALUES ($1, $2, $3, $4, now())"
 						  " ON CONFLICT (group_id, topic, partition) DO UPDATE"
@@ -196,16 +147,16 @@ f1_offsets_set_watermarks(const char *group, int n, const char *const *topics,
 	{
 		Oid			types[4] = {TEXTOID, TEXTARRAYOID, INT4ARRAYOID, INT8ARRAYOID};
 
-		watermark_plan = keep("UPDATE f1tel.kafka_offsets o SET high_watermark = u.hw"
+		watermark_plan = f1_keep_plan("UPDATE f1tel.kafka_offsets o SET high_watermark = u.hw"
 							  " FROM unnest($2, $3, $4) AS u(t, p, hw)"
 							  " WHERE o.group_id = $1 AND o.topic = u.t AND o.partition = u.p"
 							  "  AND u.hw IS NOT NULL AND o.high_watermark IS DISTINCT FROM u.hw",
 							  4, types);
 	}
 	values[0] = CStringGetTextDatum(group);
-	values[1] = text_array(n, topics);
-	values[2] = int4_array(n, partitions);
-	values[3] = int8_array(n, high_watermark);
+	values[1] = f1_text_array(n, topics);
+	values[2] = f1_int4_array(n, partitions);
+	values[3] = f1_int8_array_null_if_negative(n, high_watermark);
 	rc = SPI_execute_plan(watermark_plan, values, NULL, false, 0);
 	if (rc != SPI_OK_UPDATE)
 		elog(ERROR, "f1tel: updating f1tel.kafka_offsets failed: %s", SPI_result_code_string(rc));

@@ -4,6 +4,11 @@
  * f1tel.ingest_message() decodes and stores one message exactly as the ingest
  * worker does, without Kafka: for tests, for replaying a dead letter after a
  * fix, and for loading an API response by hand.
+ *
+ * f1tel.endpoints() shows the endpoint table the decoder and the store are
+ * built from (src/shared/endpoints.c), one row per column, so that SQL can
+ * check it against the staging tables (sql/03_endpoints.sql) and a user can
+ * see which topic feeds which table.
  */
 #include "postgres.h"
 
@@ -11,12 +16,15 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "utils/tuplestore.h"
 #include "utils/memutils.h"
 
 #include "ingest/store.h"
 #include "shared/extension.h"
+#include "shared/guc.h"
 
 PG_FUNCTION_INFO_V1(f1tel_ingest_message);
+PG_FUNCTION_INFO_V1(f1tel_endpoints);
 
 static F1IngestBatch *sql_batch;
 
@@ -73,4 +81,65 @@ f1tel_ingest_message(PG_FUNCTION_ARGS)
 	SPI_finish();
 	f1_store_reset(sql_batch);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/* The SQL type of a decoded column, as format_type() spells it. */
+static const char *
+sql_type(F1Type t)
+{
+	switch (t)
+	{
+		case F1T_INT4:
+			return "integer";
+		case F1T_FLOAT8:
+			return "double precision";
+		case F1T_BOOL:
+			return "boolean";
+		case F1T_TEXT:
+			return "text";
+		case F1T_TIMESTAMPTZ:
+			return "timestamp with time zone";
+		case F1T_INT4ARRAY:
+			return "integer[]";
+	}
+	return "unknown";
+}
+
+/*
+ * f1tel.endpoints() RETURNS TABLE (endpoint text, topic text, default_topic
+ *   text, ordinal int, column_name text, column_type text, is_key bool,
+ *   not_null bool, min bigint, max bigint)
+ */
+Datum
+f1tel_endpoints(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < F1E_COUNT; i++)
+	{
+		const F1Endpoint *ep = &f1_endpoints[i];
+
+		for (int c = 0; c < ep->ncolumns; c++)
+		{
+			const F1Column *col = &ep->columns[c];
+			bool		ranged = col->type == F1T_INT4 || col->type == F1T_INT4ARRAY;
+			Datum		values[10];
+			bool		nulls[10] = {false};
+
+			values[0] = CStringGetTextDatum(ep->name);
+			values[1] = CStringGetTextDatum(f1tel_topics[i] ? f1tel_topics[i] : ep->default_topic);
+			values[2] = CStringGetTextDatum(ep->default_topic);
+			values[3] = Int32GetDatum(c + 1);
+			values[4] = CStringGetTextDatum(col->name);
+			values[5] = CStringGetTextDatum(sql_type(col->type));
+			values[6] = BoolGetDatum(col->key);
+			values[7] = BoolGetDatum(col->key || col->notnull);
+			values[8] = Int64GetDatum(col->min);
+			values[9] = Int64GetDatum(col->max);
+			nulls[8] = nulls[9] = !ranged;
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	return (Datum) 0;
 }

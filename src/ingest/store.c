@@ -31,6 +31,7 @@
 
 #include "ingest/store.h"
 #include "shared/guc.h"
+#include "shared/spi.h"
 
 static SPIPlanPtr upsert_plans[F1E_COUNT];
 static SPIPlanPtr dead_letter_plan;
@@ -260,11 +261,7 @@ prepare_upsert(const F1Endpoint *ep)
 	else
 		appendStringInfoString(&s, "ON CONFLICT ON CONSTRAINT race_control_record_key DO NOTHING");
 
-	plan = SPI_prepare(s.data, n + 3, types);
-	if (plan == NULL)
-		elog(ERROR, "f1tel: could not prepare the upsert of %s: %s",
-			 ep->name, SPI_result_code_string(SPI_result));
-	SPI_keepplan(plan);
+	plan = f1_keep_plan(s.data, n + 3, types);
 	pfree(s.data);
 	pfree(types);
 	return plan;
@@ -278,12 +275,7 @@ column_array(const F1Batch *batch, int c)
 	int			n = batch->nrows;
 	Datum	   *elems = palloc(n * sizeof(Datum));
 	bool	   *nulls = palloc(n * sizeof(bool));
-	int			dims[1] = {n};
-	int			lbs[1] = {1};
 	Oid			elemtype;
-	int			elmlen;
-	bool		elmbyval;
-	char		elmalign;
 
 	for (int r = 0; r < n; r++)
 	{
@@ -334,9 +326,7 @@ column_array(const F1Batch *batch, int c)
 			elemtype = TEXTOID;
 			break;
 	}
-	get_typlenbyvalalign(elemtype, (int16 *) &elmlen, &elmbyval, &elmalign);
-	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs,
-											  elemtype, (int16) elmlen, elmbyval, elmalign));
+	return f1_array(elems, nulls, n, elemtype);
 }
 
 static void
@@ -360,8 +350,8 @@ write_table(F1IngestBatch *b, F1EndpointId id)
 		parts[r] = Int32GetDatum(batch->src_partition[r]);
 		offs[r] = Int64GetDatum(batch->src_offset[r]);
 	}
-	values[n + 1] = PointerGetDatum(construct_array(parts, batch->nrows, INT4OID, 4, true, TYPALIGN_INT));
-	values[n + 2] = PointerGetDatum(construct_array(offs, batch->nrows, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[n + 1] = f1_array(parts, NULL, batch->nrows, INT4OID);
+	values[n + 2] = f1_array(offs, NULL, batch->nrows, INT8OID);
 
 	rc = SPI_execute_plan(upsert_plans[id], values, NULL, false, 0);
 	if (rc != SPI_OK_INSERT)
@@ -380,8 +370,6 @@ write_dead_letters(F1IngestBatch *b)
 	Datum	   *reasons = palloc(n * sizeof(Datum));
 	bool	   *keynulls = palloc(n * sizeof(bool));
 	bool	   *paynulls = palloc(n * sizeof(bool));
-	int			dims[1] = {n};
-	int			lbs[1] = {1};
 	Datum		values[6];
 	int			rc;
 
@@ -390,14 +378,10 @@ write_dead_letters(F1IngestBatch *b)
 		Oid			types[6] = {TEXTARRAYOID, INT4ARRAYOID, INT8ARRAYOID,
 		BYTEAARRAYOID, BYTEAARRAYOID, TEXTARRAYOID};
 
-		dead_letter_plan = SPI_prepare("INSERT INTO f1tel.dead_letters "
-									   "(topic, partition, \"offset\", key, payload, reason) "
-									   "SELECT * FROM unnest($1, $2, $3, $4, $5, $6)",
-									   6, types);
-		if (dead_letter_plan == NULL)
-			elog(ERROR, "f1tel: could not prepare the dead letter insert: %s",
-				 SPI_result_code_string(SPI_result));
-		SPI_keepplan(dead_letter_plan);
+		dead_letter_plan = f1_keep_plan("INSERT INTO f1tel.dead_letters "
+										"(topic, partition, \"offset\", key, payload, reason) "
+										"SELECT * FROM unnest($1, $2, $3, $4, $5, $6)",
+										6, types);
 	}
 	for (int i = 0; i < n; i++)
 	{
@@ -427,12 +411,12 @@ write_dead_letters(F1IngestBatch *b)
 		}
 		reasons[i] = CStringGetTextDatum(d->reason);
 	}
-	values[0] = PointerGetDatum(construct_array(topics, n, TEXTOID, -1, false, TYPALIGN_INT));
-	values[1] = PointerGetDatum(construct_array(parts, n, INT4OID, 4, true, TYPALIGN_INT));
-	values[2] = PointerGetDatum(construct_array(offs, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	values[3] = PointerGetDatum(construct_md_array(keys, keynulls, 1, dims, lbs, BYTEAOID, -1, false, TYPALIGN_INT));
-	values[4] = PointerGetDatum(construct_md_array(payloads, paynulls, 1, dims, lbs, BYTEAOID, -1, false, TYPALIGN_INT));
-	values[5] = PointerGetDatum(construct_array(reasons, n, TEXTOID, -1, false, TYPALIGN_INT));
+	values[0] = f1_array(topics, NULL, n, TEXTOID);
+	values[1] = f1_array(parts, NULL, n, INT4OID);
+	values[2] = f1_array(offs, NULL, n, INT8OID);
+	values[3] = f1_array(keys, keynulls, n, BYTEAOID);
+	values[4] = f1_array(payloads, paynulls, n, BYTEAOID);
+	values[5] = f1_array(reasons, NULL, n, TEXTOID);
 
 	rc = SPI_execute_plan(dead_letter_plan, values, NULL, false, 0);
 	if (rc != SPI_OK_INSERT)
@@ -440,25 +424,6 @@ write_dead_letters(F1IngestBatch *b)
 }
 
 /* ---- the per-driver locks of the enrichment triggers ------------------- */
-
-typedef struct DriverKey
-{
-	int32		session_key;
-	int32		driver_number;
-} DriverKey;
-
-static int
-driver_key_cmp(const void *a, const void *b)
-{
-	const DriverKey *x = a;
-	const DriverKey *y = b;
-
-	if (x->session_key != y->session_key)
-		return x->session_key < y->session_key ? -1 : 1;
-	if (x->driver_number != y->driver_number)
-		return x->driver_number < y->driver_number ? -1 : 1;
-	return 0;
-}
 
 static int
 column_index(const F1Endpoint *ep, const char *name)
@@ -471,53 +436,59 @@ column_index(const F1Endpoint *ep, const char *name)
 }
 
 /*
- * Take pg_advisory_xact_lock(session_key, driver_number) for every driver the
- * batch touches in laps, position and drivers, in sorted order.  The
- * enrichment triggers take the same locks before they read, so two workers
- * writing the same driver serialise there instead of computing driver_laps
- * from each other's uncommitted state; taking them all up front, sorted,
- * means two batches can never deadlock on them.
+ * Take the enrichment's per-driver locks for every driver the batch touches
+ * in the endpoints whose rows they cover (driver_locked: laps, position,
+ * drivers), before writing: f1tel.lock_drivers()
+ * (src/enrich/triggers.sql) is their one home, with the key space and the
+ * sorted order that make concurrent writers serialise per driver without
+ * deadlocks; the triggers call it too.
  */
 static void
 lock_drivers(F1IngestBatch *b)
 {
-	static const F1EndpointId ids[] = {F1E_LAPS, F1E_POSITION, F1E_DRIVERS};
-	DriverKey  *keys;
-	int			nkeys = 0;
+	static SPIPlanPtr lock_plan;
+	int32	   *sessions;
+	int32	   *drivers;
+	Datum		values[2];
+	int			n = 0;
 	int			total = 0;
+	int			rc;
 
-	for (int i = 0; i < (int) lengthof(ids); i++)
-		total += b->tables[ids[i]].nrows;
+	for (int i = 0; i < F1E_COUNT; i++)
+		if (f1_endpoints[i].driver_locked)
+			total += b->tables[i].nrows;
 	if (total == 0)
 		return;
-	keys = palloc(total * sizeof(DriverKey));
-	for (int i = 0; i < (int) lengthof(ids); i++)
+	sessions = palloc(total * sizeof(int32));
+	drivers = palloc(total * sizeof(int32));
+	for (int i = 0; i < F1E_COUNT; i++)
 	{
-		const F1Batch *batch = &b->tables[ids[i]];
+		const F1Batch *batch = &b->tables[i];
 		int			sk,
 					dn;
 
-		if (batch->nrows == 0)
+		if (!f1_endpoints[i].driver_locked || batch->nrows == 0)
 			continue;
 		sk = column_index(batch->ep, "session_key");
 		dn = column_index(batch->ep, "driver_number");
 		for (int r = 0; r < batch->nrows; r++)
 		{
-			keys[nkeys].session_key = f1_batch_value(batch, r, sk)->v.i4;
-			keys[nkeys].driver_number = f1_batch_value(batch, r, dn)->v.i4;
-			nkeys++;
+			sessions[n] = f1_batch_value(batch, r, sk)->v.i4;
+			drivers[n] = f1_batch_value(batch, r, dn)->v.i4;
+			n++;
 		}
 	}
-	qsort(keys, nkeys, sizeof(DriverKey), driver_key_cmp);
-	for (int i = 0; i < nkeys; i++)
+	if (lock_plan == NULL)
 	{
-		if (i > 0 && driver_key_cmp(&keys[i - 1], &keys[i]) == 0)
-			continue;
-		DirectFunctionCall2(pg_advisory_xact_lock_int4,
-							Int32GetDatum(keys[i].session_key),
-							Int32GetDatum(keys[i].driver_number));
+		Oid			types[2] = {INT4ARRAYOID, INT4ARRAYOID};
+
+		lock_plan = f1_keep_plan("SELECT f1tel.lock_drivers($1, $2)", 2, types);
 	}
-	pfree(keys);
+	values[0] = f1_int4_array(n, sessions);
+	values[1] = f1_int4_array(n, drivers);
+	rc = SPI_execute_plan(lock_plan, values, NULL, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "f1tel: f1tel.lock_drivers() failed: %s", SPI_result_code_string(rc));
 }
 
 void
@@ -526,17 +497,17 @@ f1_store_write(F1IngestBatch *b)
 	MemoryContext old = MemoryContextSwitchTo(b->cxt);
 
 	lock_drivers(b);
-	/* drivers first: then a lap's trigger already sees its driver */
-	{
-		static const F1EndpointId order[] = {
-			F1E_MEETINGS, F1E_SESSIONS, F1E_DRIVERS, F1E_LAPS, F1E_POSITION,
-			F1E_RACE_CONTROL, F1E_CAR_DATA, F1E_LOCATION
-		};
-
-		for (int i = 0; i < (int) lengthof(order); i++)
-			if (b->tables[order[i]].nrows > 0)
-				write_table(b, order[i]);
-	}
+	/*
+	 * The untimed endpoints first, by rank (sessions, meetings, drivers):
+	 * then a lap's trigger already sees its driver; then the others.
+	 */
+	for (int rank = 1; rank <= F1E_COUNT; rank++)
+		for (int i = 0; i < F1E_COUNT; i++)
+			if (f1_endpoints[i].untimed_rank == rank && b->tables[i].nrows > 0)
+				write_table(b, i);
+	for (int i = 0; i < F1E_COUNT; i++)
+		if (f1_endpoints[i].untimed_rank == 0 && b->tables[i].nrows > 0)
+			write_table(b, i);
 	if (b->ndead > 0)
 		write_dead_letters(b);
 	MemoryContextSwitchTo(old);

@@ -165,96 +165,139 @@ f1tel_endpoint_for_topic(const char *topic)
 	return NULL;
 }
 
+/*
+ * The settings, one row each (the README's Configuration table lists them
+ * with the same defaults).  The topic settings come from the endpoint table
+ * below.
+ */
+typedef struct StringSetting
+{
+	const char *name;
+	const char *short_desc;
+	const char *long_desc;
+	char	  **var;
+	const char *boot;
+	GucContext	context;
+	int			flags;
+	GucStringCheckHook check;
+} StringSetting;
+
+typedef struct IntSetting
+{
+	const char *name;
+	const char *short_desc;
+	const char *long_desc;
+	int		   *var;
+	int			boot;
+	int			min;
+	int			max;
+	GucContext	context;
+	int			flags;
+} IntSetting;
+
+static const StringSetting string_settings[] = {
+	{"f1tel.database",
+		"Database the f1tel workers connect to.",
+		"The extension must be created in this database.",
+		&f1tel_database, "postgres", PGC_POSTMASTER, 0, check_nonempty},
+	{"f1tel.brokers",
+		"Kafka bootstrap servers, host:port[,host:port...].",
+		NULL,
+		&f1tel_brokers, "localhost:9092", PGC_SIGHUP, 0, check_nonempty},
+	{"f1tel.group_id",
+		"Kafka consumer group of the ingest workers.",
+		"Also the key of this group's rows in f1tel.kafka_offsets.",
+		&f1tel_group_id, "f1tel", PGC_SIGHUP, 0, check_nonempty},
+	{"f1tel.kafka_config",
+		"Extra librdkafka properties, name=value pairs separated by commas.",
+		"For SASL/SSL and tuning; properties f1tel sets itself are refused.",
+		&f1tel_kafka_config, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY, check_kafka_config},
+	{"f1tel.kafka_config_file",
+		"File of extra librdkafka properties, one name=value per line.",
+		"For secrets (SASL passwords, key passwords): the values never pass through the configuration system or its log lines.",
+		&f1tel_kafka_config_file, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY, check_kafka_config_file},
+	{"f1tel.bigquery_project",
+		"BigQuery project the sink pushes to; empty: no push to BigQuery.",
+		NULL,
+		&f1tel_bigquery_project, "", PGC_SIGHUP, 0, check_bq_name},
+	{"f1tel.bigquery_dataset",
+		"BigQuery dataset of the driver_laps and race_control tables (created if missing).",
+		NULL,
+		&f1tel_bigquery_dataset, "f1tel", PGC_SIGHUP, 0, check_bq_name},
+	{"f1tel.bigquery_location",
+		"Location of the dataset when the sink creates it.",
+		NULL,
+		&f1tel_bigquery_location, "US", PGC_SIGHUP, 0, check_bq_name},
+	{"f1tel.bigquery_credentials",
+		"Service-account key file (absolute path), \"metadata\" or \"none\".",
+		NULL,
+		&f1tel_bigquery_credentials, "metadata", PGC_SIGHUP, GUC_SUPERUSER_ONLY, check_credentials},
+	{"f1tel.bigquery_endpoint",
+		"Base URL of the BigQuery REST API (set for a local server).",
+		NULL,
+		&f1tel_bigquery_endpoint, "https://bigquery.googleapis.com", PGC_SIGHUP, 0, check_endpoint},
+	{"f1tel.enriched_topic",
+		"Upsert topic of the enriched laps; empty: no push to Kafka.",
+		NULL,
+		&f1tel_enriched_topic, "f1-laps-enriched", PGC_SIGHUP, 0, check_topic_or_empty},
+};
+
+static const IntSetting int_settings[] = {
+	{"f1tel.ingest_workers",
+		"Number of ingest workers (Kafka consumers of one group).",
+		"0 disables ingest.",
+		&f1tel_ingest_workers, 1, 0, 32, PGC_POSTMASTER, 0},
+	{"f1tel.batch_size",
+		"Most Kafka messages written in one ingest transaction.",
+		NULL,
+		&f1tel_batch_size, 10000, 1, 1000000, PGC_SIGHUP, 0},
+	{"f1tel.batch_wait_ms",
+		"How long an ingest worker waits to fill a batch once its queue is drained.",
+		"0 writes a batch as soon as no message is waiting.",
+		&f1tel_batch_wait_ms, 0, 0, 60000, PGC_SIGHUP, GUC_UNIT_MS},
+	{"f1tel.max_message_bytes",
+		"Largest message value decoded; larger ones go to f1tel.dead_letters.",
+		NULL,
+		&f1tel_max_message_bytes, 1024 * 1024, 1024, 256 * 1024 * 1024, PGC_SIGHUP, GUC_UNIT_BYTE},
+	{"f1tel.bigquery_batch_rows",
+		"Most rows in one insertAll request.",
+		NULL,
+		&f1tel_bigquery_batch_rows, 500, 1, 50000, PGC_SIGHUP, 0},
+	{"f1tel.bigquery_batch_bytes",
+		"Most bytes in one insertAll request (BigQuery refuses more than 10 MB).",
+		NULL,
+		&f1tel_bigquery_batch_bytes, 5 * 1024 * 1024, 1024, 9 * 1024 * 1024, PGC_SIGHUP, GUC_UNIT_BYTE},
+	{"f1tel.bigquery_concurrency",
+		"insertAll requests in flight at once.",
+		NULL,
+		&f1tel_bigquery_concurrency, 4, 1, 64, PGC_SIGHUP, 0},
+	{"f1tel.bigquery_timeout_ms",
+		"Timeout of one BigQuery request.",
+		NULL,
+		&f1tel_bigquery_timeout_ms, 30000, 100, 600000, PGC_SIGHUP, GUC_UNIT_MS},
+	{"f1tel.sink_flush_interval_ms",
+		"How often the sink looks for new changes when it has none.",
+		NULL,
+		&f1tel_sink_flush_interval_ms, 100, 10, 60000, PGC_SIGHUP, GUC_UNIT_MS},
+};
+
 void
 f1tel_define_gucs(void)
 {
-	DefineCustomStringVariable("f1tel.database",
-							   "Database the f1tel workers connect to.",
-							   "The extension must be created in this database.",
-							   &f1tel_database, "postgres",
-							   PGC_POSTMASTER, 0, check_nonempty, NULL, NULL);
-	DefineCustomIntVariable("f1tel.ingest_workers",
-							"Number of ingest workers (Kafka consumers of one group).",
-							"0 disables ingest.",
-							&f1tel_ingest_workers, 1, 0, 32,
-							PGC_POSTMASTER, 0, NULL, NULL, NULL);
-	DefineCustomStringVariable("f1tel.brokers",
-							   "Kafka bootstrap servers, host:port[,host:port...].",
-							   NULL, &f1tel_brokers, "localhost:9092",
-							   PGC_SIGHUP, 0, check_nonempty, NULL, NULL);
-	DefineCustomStringVariable("f1tel.group_id",
-							   "Kafka consumer group of the ingest workers.",
-							   "Also the key of this group's rows in f1tel.kafka_offsets.",
-							   &f1tel_group_id, "f1tel",
-							   PGC_SIGHUP, 0, check_nonempty, NULL, NULL);
-	DefineCustomStringVariable("f1tel.kafka_config",
-							   "Extra librdkafka properties, name=value pairs separated by commas.",
-							   "For SASL/SSL and tuning; properties f1tel sets itself are refused.",
-							   &f1tel_kafka_config, "",
-							   PGC_SIGHUP, GUC_SUPERUSER_ONLY, check_kafka_config, NULL, NULL);
-	DefineCustomStringVariable("f1tel.kafka_config_file",
-							   "File of extra librdkafka properties, one name=value per line.",
-							   "For secrets (SASL passwords, key passwords): the values never pass through the configuration system or its log lines.",
-							   &f1tel_kafka_config_file, "",
-							   PGC_SIGHUP, GUC_SUPERUSER_ONLY, check_kafka_config_file, NULL, NULL);
-	DefineCustomIntVariable("f1tel.batch_size",
-							"Most Kafka messages written in one ingest transaction.",
-							NULL, &f1tel_batch_size, 10000, 1, 1000000,
-							PGC_SIGHUP, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("f1tel.batch_wait_ms",
-							"How long an ingest worker waits to fill a batch once its queue is drained.",
-							"0 writes a batch as soon as no message is waiting.",
-							&f1tel_batch_wait_ms, 0, 0, 60000,
-							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomIntVariable("f1tel.max_message_bytes",
-							"Largest message value decoded; larger ones go to f1tel.dead_letters.",
-							NULL, &f1tel_max_message_bytes, 1024 * 1024, 1024, 256 * 1024 * 1024,
-							PGC_SIGHUP, GUC_UNIT_BYTE, NULL, NULL, NULL);
+	for (int i = 0; i < (int) lengthof(string_settings); i++)
+	{
+		const StringSetting *g = &string_settings[i];
 
-	DefineCustomStringVariable("f1tel.bigquery_project",
-							   "BigQuery project the sink pushes to; empty: no push to BigQuery.",
-							   NULL, &f1tel_bigquery_project, "",
-							   PGC_SIGHUP, 0, check_bq_name, NULL, NULL);
-	DefineCustomStringVariable("f1tel.bigquery_dataset",
-							   "BigQuery dataset of the driver_laps and race_control tables (created if missing).",
-							   NULL, &f1tel_bigquery_dataset, "f1tel",
-							   PGC_SIGHUP, 0, check_bq_name, NULL, NULL);
-	DefineCustomStringVariable("f1tel.bigquery_location",
-							   "Location of the dataset when the sink creates it.",
-							   NULL, &f1tel_bigquery_location, "US",
-							   PGC_SIGHUP, 0, check_bq_name, NULL, NULL);
-	DefineCustomStringVariable("f1tel.bigquery_credentials",
-							   "Service-account key file (absolute path), \"metadata\" or \"none\".",
-							   NULL, &f1tel_bigquery_credentials, "metadata",
-							   PGC_SIGHUP, GUC_SUPERUSER_ONLY, check_credentials, NULL, NULL);
-	DefineCustomStringVariable("f1tel.bigquery_endpoint",
-							   "Base URL of the BigQuery REST API (set for a local server).",
-							   NULL, &f1tel_bigquery_endpoint, "https://bigquery.googleapis.com",
-							   PGC_SIGHUP, 0, check_endpoint, NULL, NULL);
-	DefineCustomIntVariable("f1tel.bigquery_batch_rows",
-							"Most rows in one insertAll request.",
-							NULL, &f1tel_bigquery_batch_rows, 500, 1, 50000,
-							PGC_SIGHUP, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("f1tel.bigquery_batch_bytes",
-							"Most bytes in one insertAll request (BigQuery refuses more than 10 MB).",
-							NULL, &f1tel_bigquery_batch_bytes, 5 * 1024 * 1024, 1024, 9 * 1024 * 1024,
-							PGC_SIGHUP, GUC_UNIT_BYTE, NULL, NULL, NULL);
-	DefineCustomIntVariable("f1tel.bigquery_concurrency",
-							"insertAll requests in flight at once.",
-							NULL, &f1tel_bigquery_concurrency, 4, 1, 64,
-							PGC_SIGHUP, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("f1tel.bigquery_timeout_ms",
-							"Timeout of one BigQuery request.",
-							NULL, &f1tel_bigquery_timeout_ms, 30000, 100, 600000,
-							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomStringVariable("f1tel.enriched_topic",
-							   "Upsert topic of the enriched laps; empty: no push to Kafka.",
-							   NULL, &f1tel_enriched_topic, "f1-laps-enriched",
-							   PGC_SIGHUP, 0, check_topic_or_empty, NULL, NULL);
-	DefineCustomIntVariable("f1tel.sink_flush_interval_ms",
-							"How often the sink looks for new changes when it has none.",
-							NULL, &f1tel_sink_flush_interval_ms, 100, 10, 60000,
-							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+		DefineCustomStringVariable(g->name, g->short_desc, g->long_desc, g->var, g->boot,
+								   g->context, g->flags, g->check, NULL, NULL);
+	}
+	for (int i = 0; i < (int) lengthof(int_settings); i++)
+	{
+		const IntSetting *g = &int_settings[i];
+
+		DefineCustomIntVariable(g->name, g->short_desc, g->long_desc, g->var, g->boot,
+								g->min, g->max, g->context, g->flags, NULL, NULL, NULL);
+	}
 
 	for (int i = 0; i < F1E_COUNT; i++)
 	{

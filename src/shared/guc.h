@@ -7,7 +7,7 @@
 #ifndef F1TEL_GUC_H
 #define F1TEL_GUC_H
 
-#include "ingest/decode.h"
+#include "shared/endpoints.h"
 
 /* Where and as whom the workers run (postmaster start) */
 extern char *f1tel_database;

@@ -5,7 +5,7 @@
  * The script is the concatenation of this file, src/ingest/schema.sql,
  * src/enrich/[0-9]*.sql, src/sink/schema.sql and src/shared/footer.sql (see
  * the Makefile).  A change to any of them is a new version: bump
- * default_version and add the step to src/upgrade/ (its README says how).
+ * default_version and add the step to sql/upgrade/ (its README says how).
  */
 \echo Use "CREATE EXTENSION f1tel" to load this file. \quit
 
@@ -29,3 +29,18 @@ RETURNS record
 LANGUAGE sql VOLATILE
 RETURN f1tel.ingest_message(topic, convert_to(payload, 'UTF8'), convert_to(key, 'UTF8'),
 							"partition", "offset");
+
+/*
+ * The endpoint table the decoder and the store are built from
+ * (src/shared/endpoints.c), one row per column: which topic feeds which
+ * staging table, and with what types, keys and ranges.
+ */
+CREATE FUNCTION f1tel.endpoints(OUT endpoint text, OUT topic text, OUT default_topic text,
+								OUT ordinal integer, OUT column_name text, OUT column_type text,
+								OUT is_key boolean, OUT not_null boolean,
+								OUT min bigint, OUT max bigint)
+RETURNS SETOF record
+LANGUAGE C STABLE
+AS 'MODULE_PATHNAME', 'f1tel_endpoints';
+COMMENT ON FUNCTION f1tel.endpoints() IS
+'The endpoints f1tel ingests: per staging-table column, its topic (setting and default), type, key, nullability and range.';

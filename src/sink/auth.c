@@ -1,6 +1,8 @@
 /*
  * src/sink/auth.c — access tokens for BigQuery: service-account JWT,
- * metadata server, or none.  See auth.h.
+ * metadata server, or none.  See auth.h.  The plain-C parts it drives are
+ * jwt.h (the key file and the signed JWT) and oauth.h (the form body and
+ * the token answer); this file reads the key file and makes the request.
  *
  * The key file is read when first needed and kept (its private key wiped on
  * reset).  A token is refreshed when less than a fifth of its lifetime, and
@@ -18,8 +20,7 @@
 #include "sink/auth.h"
 #include "sink/http.h"
 #include "sink/jwt.h"
-
-#define BIGQUERY_SCOPE "https://www.googleapis.com/auth/bigquery"
+#include "sink/oauth.h"
 
 static char *token;				/* in TopMemoryContext */
 static TimestampTz refresh_at;
@@ -105,8 +106,8 @@ fetch_token(char **error)
 
 		if (!load_account(error))
 			return false;
-		jwt = f1_jwt_sign(&account, BIGQUERY_SCOPE, account.token_uri, now, now + 3600,
-						  errbuf, sizeof(errbuf));
+		jwt = f1_jwt_sign(&account, F1_BIGQUERY_SCOPE, account.token_uri, now,
+						  now + F1_JWT_MAX_LIFETIME, errbuf, sizeof(errbuf));
 		if (jwt == NULL)
 		{
 			*error = psprintf("could not sign a token request with the key of %s: %s",

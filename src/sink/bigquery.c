@@ -23,9 +23,13 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/latch.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/tuplestore.h"
 #include "utils/timestamp.h"
 
+#include "shared/backoff.h"
 #include "shared/guc.h"
 #include "sink/auth.h"
 #include "sink/bq_json.h"
@@ -293,7 +297,7 @@ f1_bq_push(F1SinkChange *ch, int n, F1SinkStats *stats, char **error)
 
 	*error = NULL;
 	if (rng == 0)				/* workers must not back off in step */
-		rng = (uint64_t) GetCurrentTimestamp() ^ ((uint64_t) MyProcPid << 32);
+		rng = f1_backoff_seed(GetCurrentTimestamp(), MyProcPid);
 	if (!f1_bq_prepare(error))
 		return false;
 
@@ -435,4 +439,36 @@ f1_bq_push(F1SinkChange *ch, int n, F1SinkStats *stats, char **error)
 				return false;
 		}
 	}
+}
+
+/* ---- f1tel.bigquery_schema(): the schema above, for SQL ------------------- */
+
+PG_FUNCTION_INFO_V1(f1tel_bigquery_schema);
+
+static void
+put_fields(ReturnSetInfo *rsinfo, const char *table, const F1BqField *fields, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		Datum		values[5];
+		bool		nulls[5] = {false};
+
+		values[0] = CStringGetTextDatum(table);
+		values[1] = Int32GetDatum(i + 1);
+		values[2] = CStringGetTextDatum(fields[i].name);
+		values[3] = CStringGetTextDatum(fields[i].type);
+		values[4] = CStringGetTextDatum(fields[i].mode);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
+
+Datum
+f1tel_bigquery_schema(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	put_fields(rsinfo, "driver_laps", driver_laps_fields, lengthof(driver_laps_fields));
+	put_fields(rsinfo, "race_control", race_control_fields, lengthof(race_control_fields));
+	return (Datum) 0;
 }

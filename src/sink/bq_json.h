@@ -1,34 +1,36 @@
 /*
- * src/sink/bq_json.h — BigQuery REST v2 request bodies, responses and error
- * classes for the sink, in plain C.
+ * src/sink/bq_json.h — the BigQuery REST v2 wire format of the sink, in
+ * plain C: the request bodies it sends and what the answers mean.
  *
  * The sink pushes rows with tabledata.insertAll and creates its datasets,
- * tables and views with datasets.insert / tables.insert.  This file builds
- * those request bodies, reads insertAll's per-row answer, sorts a refused
- * request into what the worker should do about it (retry, back off for
- * minutes, split the batch, refresh the token, create the table, give up),
- * and computes retry delays.  Facts: ../shared/notes/bigquery.md (from the
- * repository root); field names: Google's discovery document for BigQuery v2
- * (test/unit/test_sink.c checks every body against it).
+ * tables and views with datasets.insert / tables.insert.  This header is
+ * the one home of that contract; two files implement it, each one job:
+ *  - bq_body.c, what we send: the insertAll body and the sizes batches are
+ *    planned with, and the dataset, table and view bodies;
+ *  - bq_answer.c, what we read back: insertAll's per-row answer, and the
+ *    verdict on a refused request (retry, back off for minutes, split the
+ *    batch, refresh the token, create the table, give up).
+ * Retry delays are not computed here: shared/backoff.h.  Facts:
+ * ../shared/notes/bigquery.md (from the repository root); field names:
+ * Google's discovery document for BigQuery v2 (test/unit/test_bq_body.c checks
+ * every body against it).
  *
  * Rules a reader must know:
  *  - No PostgreSQL headers and no PostgreSQL calls: unit-tested outside the
- *    server (test/unit/test_sink.c) and compiled into the extension as well.
- *    Only standard and json-c headers are used (in bq_json.c only).
+ *    server (test/unit/test_bq_*.c) and compiled into the extension as well.
+ *    Only standard and json-c headers are used (in the .c files only).
  *  - Memory comes from malloc: every char * returned is the caller's to
  *    free(); NULL means out of memory or a bad argument.
  *  - Messages are one line, NUL-terminated, truncated to their buffer, with
  *    control characters replaced; they hold BigQuery's own text (which may
  *    quote a row's value) but never a credential.  Buffers may be NULL.
- *  - Thread-safe: no global state (f1_backoff_ms() keeps its state in the
- *    caller's rng_state).
+ *  - Thread-safe: no global state.
  */
 #ifndef F1TEL_SINK_BQ_JSON_H
 #define F1TEL_SINK_BQ_JSON_H
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
 /* BigQuery's limits for one insertAll request (the notes' "Limits"). */
 #define F1BQ_MAX_REQUEST_BYTES	10485760	/* 10 MB: HTTP body */
@@ -36,7 +38,7 @@
 #define F1BQ_GOOD_REQUEST_ROWS	500 /* Google's recommendation */
 #define F1BQ_MAX_INSERT_ID		128 /* characters */
 
-/* ---- tabledata.insertAll --------------------------------------------------- */
+/* ---- tabledata.insertAll: bodies (bq_body.c) ------------------------------- */
 
 /*
  * One row to insert.  json is the row's JSON object text, made by the caller
@@ -74,6 +76,8 @@ extern size_t f1_bq_row_overhead(const F1BqRow *row);
 
 /* Bytes of the body around the rows (the body of zero rows). */
 extern size_t f1_bq_insertall_envelope(void);
+
+/* ---- tabledata.insertAll: answers (bq_answer.c) ---------------------------- */
 
 /*
  * What became of one row of an insertAll request that was answered 200.
@@ -115,12 +119,13 @@ extern int	f1_bq_parse_insertall_response(const char *body, size_t len, int nrow
 										   F1BqRowResult *results,
 										   char *errbuf, size_t errlen);
 
-/* ---- refused requests -------------------------------------------------------- */
+/* ---- refused requests (bq_answer.c) ------------------------------------------ */
 
 /*
  * What to do about an HTTP answer (any method).
  *   OK         2xx: done (an insertAll's rows still need the parse above).
- *   RETRY      transient: back off (f1_backoff_ms) and send it again.
+ *   RETRY      transient: back off (f1_backoff_ms, shared/backoff.h) and
+ *              send it again.
  *   QUOTA      quotaExceeded: back off for minutes.
  *   TOO_LARGE  the body is over BigQuery's limit: split the batch.
  *   AUTH       401: refresh the access token, then send it again.
@@ -159,18 +164,7 @@ extern F1BqVerdict f1_bq_classify(long http_status, const char *body, size_t len
 /* "OK", "RETRY", ... for messages */
 extern const char *f1_bq_verdict_name(F1BqVerdict v);
 
-/*
- * Exponential back-off with full jitter: a delay in milliseconds drawn
- * uniformly from [0, min(cap_ms, base_ms * 2^attempt)] (attempt counts
- * from 0; negative values count as 0).  The random numbers come from a
- * xorshift64* generator whose state the caller keeps in *rng_state (seed it
- * with anything, e.g. time ^ pid; 0 is replaced by a fixed seed), so a given
- * state always gives the same delays.
- */
-extern int64_t f1_backoff_ms(int attempt, int64_t base_ms, int64_t cap_ms,
-							 uint64_t *rng_state);
-
-/* ---- datasets.insert / tables.insert ------------------------------------------ */
+/* ---- datasets.insert / tables.insert: bodies (bq_body.c) ------------------------ */
 
 /* One column of a table: name, type ("TIMESTAMP", "INT64", ...), mode
  * ("REQUIRED", "NULLABLE", "REPEATED"; NULL sends none: NULLABLE). */

@@ -1,33 +1,31 @@
 /*
- * src/sink/jwt.c — Google service-account auth for the BigQuery sink.
+ * src/sink/jwt.c — the service-account side of the BigQuery sink's auth:
+ * the key file, its RSA key, and the RS256-signed JWT that asks Google's
+ * token endpoint for an access token (the exchange itself: oauth.c).
  *
- * Implements the contract of jwt.h with json-c and OpenSSL 3: a key file is
- * parsed with json-c and its private key loaded once with OpenSSL to find a
- * bad key at start-up rather than at the first token refresh; a JWT is two
- * json-c objects, base64url-encoded, joined with '.', and signed with
+ * Implements jwt.h with json-c and OpenSSL 3: a key file is parsed with
+ * json-c and its private key loaded once with OpenSSL to find a bad key at
+ * start-up rather than at the first token refresh; a JWT is two json-c
+ * objects, base64url-encoded, joined with '.', and signed with
  * EVP_DigestSign (RSA PKCS#1 v1.5, SHA-256) over that text.
  *
- * Secrets: the private key is copied out of json-c's objects and json-c's
- * copies are wiped (OPENSSL_cleanse) before they are freed, as is the
- * tokener's string buffer, which holds the last string it read; the key is
- * loaded from a read-only memory BIO over our own copy, so OpenSSL makes no
- * copy of the PEM text.  Error messages are built from fixed text, field
- * names and OpenSSL's error strings only: never from values read out of the
- * key file (except a sanitised "type") or a token response's token.
- *
- * No PostgreSQL headers or calls; memory is malloc'd (see jwt.h for who
- * frees what).
+ * Rules a reader must know:
+ *  - No PostgreSQL headers or calls (unit-tested outside the server).
+ *  - Secrets: the private key is copied out of json-c's objects and
+ *    json-c's copies are wiped (OPENSSL_cleanse) before they are freed, as
+ *    is the tokener's string buffer, which holds the last string it read;
+ *    the key is loaded from a read-only memory BIO over our own copy, so
+ *    OpenSSL makes no copy of the PEM text.  Error messages are built from
+ *    fixed text, field names and OpenSSL's error strings only: never from
+ *    values read out of the key file (except a sanitised "type").
+ *  - Memory comes from malloc (see jwt.h for who frees what).
+ *  - Thread-safe: no global state (OpenSSL's error queue is per thread).
  */
-#include <ctype.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <json-c/json_object.h>
-#include <json-c/json_tokener.h>
-#include <json-c/printbuf.h>
 
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
@@ -37,9 +35,8 @@
 #include <openssl/rsa.h>
 
 #include "shared/cutil.h"
+#include "sink/json_text.h"
 #include "sink/jwt.h"
-
-#define JSON_OUT_FLAGS	(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 /* ---- messages ------------------------------------------------------------ */
 
@@ -59,116 +56,6 @@ openssl_reason(char *buf, size_t len)
 		ERR_error_string_n(e, buf, len);
 	ERR_clear_error();
 	return buf;
-}
-
-/* ---- JSON ---------------------------------------------------------------- */
-
-/* Wipe the bytes of a json-c string object (it may hold a secret). */
-static void
-wipe_json_string(json_object *v)
-{
-	if (v != NULL && json_object_is_type(v, json_type_string))
-	{
-		char	   *p = (char *) json_object_get_string(v);
-		int			n = json_object_get_string_len(v);
-
-		if (p != NULL && n > 0)
-			OPENSSL_cleanse(p, (size_t) n);
-	}
-}
-
-/*
- * Parse len bytes of JSON text that must be one object (with nothing but
- * white space after it).  With wipe, the tokener's string buffer is wiped
- * before it is freed.  NULL if it is not such a text: *why says how.
- */
-static json_object *
-parse_object(const char *text, size_t len, bool wipe, const char **why)
-{
-	json_tokener *tok;
-	json_object *obj;
-	size_t		end;
-
-	*why = "not JSON";
-	if (text == NULL || len == 0)
-	{
-		*why = "empty";
-		return NULL;
-	}
-	if (len > INT_MAX)
-	{
-		*why = "too long";
-		return NULL;
-	}
-	tok = json_tokener_new();
-	if (tok == NULL)
-	{
-		*why = "out of memory";
-		return NULL;
-	}
-	obj = json_tokener_parse_ex(tok, text, (int) len);
-	if (obj != NULL && json_tokener_get_error(tok) != json_tokener_success)
-	{
-		json_object_put(obj);
-		obj = NULL;
-	}
-	end = obj != NULL ? json_tokener_get_parse_end(tok) : len;
-	for (; end < len; end++)
-	{
-		if (!isspace((unsigned char) text[end]))
-		{
-			json_object_put(obj);
-			obj = NULL;
-			break;
-		}
-	}
-	if (obj != NULL && !json_object_is_type(obj, json_type_object))
-	{
-		*why = "not a JSON object";
-		json_object_put(obj);
-		obj = NULL;
-	}
-
-	/*
-	 * json-c keeps the last string it read in the tokener's print buffer;
-	 * the struct is public in json-c 0.13 to 0.17 although marked private.
-	 */
-	if (wipe && tok->pb != NULL && tok->pb->buf != NULL && tok->pb->size > 0)
-		OPENSSL_cleanse(tok->pb->buf, (size_t) tok->pb->size);
-	json_tokener_free(tok);
-	return obj;
-}
-
-/* A member that is a non-empty string, else NULL. */
-static json_object *
-get_string(json_object *obj, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(obj, key, &v) ||
-		!json_object_is_type(v, json_type_string) ||
-		json_object_get_string_len(v) == 0)
-		return NULL;
-	return v;
-}
-
-/* Whether obj has a member key that is neither null nor a string. */
-static bool
-has_non_string(json_object *obj, const char *key)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(obj, key, &v) && v != NULL &&
-		!json_object_is_type(v, json_type_string);
-}
-
-/* The JSON text of obj, malloc'd; NULL when out of memory. */
-static char *
-json_dup(json_object *obj)
-{
-	const char *s = json_object_to_json_string_ext(obj, JSON_OUT_FLAGS);
-
-	return s != NULL ? strdup(s) : NULL;
 }
 
 /* ---- base64url ----------------------------------------------------------- */
@@ -327,11 +214,21 @@ f1_service_account_free(F1ServiceAccount *sa)
 	memset(sa, 0, sizeof(*sa));
 }
 
+/* Whether obj has a member key that is neither null nor a string. */
+static bool
+has_non_string(json_object *obj, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(obj, key, &v) && v != NULL &&
+		!json_object_is_type(v, json_type_string);
+}
+
 /* A copy of a string member; *oom set when it cannot be made. */
 static char *
 dup_member(json_object *obj, const char *key, bool *oom)
 {
-	json_object *v = get_string(obj, key);
+	json_object *v = f1_json_nonempty_string(obj, key);
 	char	   *s;
 
 	if (v == NULL)
@@ -357,7 +254,7 @@ f1_service_account_parse(const char *json, size_t len, F1ServiceAccount *sa,
 	EVP_PKEY   *pkey;
 
 	memset(sa, 0, sizeof(*sa));
-	obj = parse_object(json, len, true, &why);
+	obj = f1_json_parse_object(json, len, true, &why);
 	if (obj == NULL)
 	{
 		f1_set_msg(errbuf, errlen, "%s: %s", what, why);
@@ -373,7 +270,7 @@ f1_service_account_parse(const char *json, size_t len, F1ServiceAccount *sa,
 		}
 	}
 
-	type = get_string(obj, "type");
+	type = f1_json_nonempty_string(obj, "type");
 	if (type == NULL)
 	{
 		f1_set_msg(errbuf, errlen, "%s: missing \"type\"", what);
@@ -393,12 +290,12 @@ f1_service_account_parse(const char *json, size_t len, F1ServiceAccount *sa,
 				   what, shown);
 		goto fail;
 	}
-	if (get_string(obj, "client_email") == NULL)
+	if (f1_json_nonempty_string(obj, "client_email") == NULL)
 	{
 		f1_set_msg(errbuf, errlen, "%s: missing \"client_email\"", what);
 		goto fail;
 	}
-	if (get_string(obj, "private_key") == NULL)
+	if (f1_json_nonempty_string(obj, "private_key") == NULL)
 	{
 		f1_set_msg(errbuf, errlen, "%s: missing \"private_key\"", what);
 		goto fail;
@@ -427,12 +324,12 @@ f1_service_account_parse(const char *json, size_t len, F1ServiceAccount *sa,
 		goto fail;
 	EVP_PKEY_free(pkey);
 
-	wipe_json_string(get_string(obj, "private_key"));
+	f1_json_wipe_string(f1_json_nonempty_string(obj, "private_key"));
 	json_object_put(obj);
 	return true;
 
 fail:
-	wipe_json_string(get_string(obj, "private_key"));
+	f1_json_wipe_string(f1_json_nonempty_string(obj, "private_key"));
 	json_object_put(obj);
 	f1_service_account_free(sa);
 	return false;
@@ -446,7 +343,6 @@ jwt_json(const F1ServiceAccount *sa, const char *scope, const char *aud,
 		 int64_t iat, int64_t exp, bool header)
 {
 	json_object *o = json_object_new_object();
-	char	   *s = NULL;
 	bool		ok;
 
 	if (o == NULL)
@@ -466,10 +362,7 @@ jwt_json(const F1ServiceAccount *sa, const char *scope, const char *aud,
 			f1_json_add_member(o, "iat", json_object_new_int64(iat)) &&
 			f1_json_add_member(o, "exp", json_object_new_int64(exp));
 	}
-	if (ok)
-		s = json_dup(o);
-	json_object_put(o);
-	return s;
+	return f1_json_finish(o, ok);
 }
 
 char *
@@ -563,179 +456,4 @@ done:
 	free(hjson);
 	free(cjson);
 	return jwt;
-}
-
-/* ---- token exchange ------------------------------------------------------- */
-
-char *
-f1_token_request_body(const char *jwt)
-{
-	static const char prefix[] =
-		"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=";
-	static const char hex[] = "0123456789ABCDEF";
-	size_t		n;
-	char	   *body;
-	char	   *o;
-
-	if (jwt == NULL)
-		return NULL;
-	n = strlen(jwt);
-	if (n > (SIZE_MAX - sizeof(prefix)) / 3)
-		return NULL;
-	body = malloc(sizeof(prefix) + 3 * n);
-	if (body == NULL)
-		return NULL;
-	memcpy(body, prefix, sizeof(prefix) - 1);
-	o = body + sizeof(prefix) - 1;
-	for (const unsigned char *p = (const unsigned char *) jwt; *p; p++)
-	{
-		/* RFC 3986 unreserved characters stand for themselves */
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-			(*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' || *p == '~')
-			*o++ = (char) *p;
-		else
-		{
-			*o++ = '%';
-			*o++ = hex[*p >> 4];
-			*o++ = hex[*p & 15];
-		}
-	}
-	*o = '\0';
-	return body;
-}
-
-/* An integer member, as a JSON number or a string of digits. */
-static bool
-get_int64(json_object *v, int64_t *out)
-{
-	if (json_object_is_type(v, json_type_int))
-	{
-		*out = json_object_get_int64(v);
-		return true;
-	}
-	if (json_object_is_type(v, json_type_double))
-	{
-		double		d = json_object_get_double(v);
-
-		if (!(d >= -9.2e18 && d <= 9.2e18))
-			return false;
-		*out = (int64_t) d;
-		return true;
-	}
-	if (json_object_is_type(v, json_type_string))
-	{
-		const char *s = json_object_get_string(v);
-		char	   *end;
-		long long	n;
-
-		if (*s < '0' || *s > '9')
-			return false;
-		n = strtoll(s, &end, 10);
-		if (*end != '\0')
-			return false;
-		*out = n;
-		return true;
-	}
-	return false;
-}
-
-bool
-f1_token_response_parse(const char *body, size_t len, char **access_token,
-						int64_t *expires_in, char *errbuf, size_t errlen)
-{
-	const char *what = "token response";
-	json_object *obj;
-	json_object *v;
-	json_object *tok;
-	const char *why;
-	const char *t;
-	int64_t		secs = 3600;
-
-	*access_token = NULL;
-	*expires_in = 0;
-	obj = parse_object(body, len, true, &why);
-	if (obj == NULL)
-	{
-		/* never an excerpt: a truncated answer may hold part of a token */
-		f1_set_msg(errbuf, errlen, "%s: %s", what, why);
-		return false;
-	}
-
-	if (json_object_object_get_ex(obj, "error", &v) && v != NULL)
-	{
-		char		code[64];
-		char		desc[300];
-		json_object *d = NULL;
-
-		desc[0] = '\0';
-		if (json_object_is_type(v, json_type_string))
-		{
-			/* OAuth 2.0: {"error": "invalid_grant", "error_description": ...} */
-			f1_copy_clean(code, sizeof(code), json_object_get_string(v), sizeof(code));
-			d = get_string(obj, "error_description");
-		}
-		else if (json_object_is_type(v, json_type_object))
-		{
-			/* Google's API envelope: {"error": {"code", "message", "status"}} */
-			json_object *s = get_string(v, "status");
-
-			f1_copy_clean(code, sizeof(code), s != NULL ? json_object_get_string(s) : "error",
-						  sizeof(code));
-			d = get_string(v, "message");
-		}
-		else
-			snprintf(code, sizeof(code), "error");
-		if (d != NULL)
-			f1_copy_clean(desc, sizeof(desc), json_object_get_string(d), sizeof(desc));
-		f1_set_msg(errbuf, errlen, "%s%s%s", code, desc[0] ? ": " : "", desc);
-		json_object_put(obj);
-		return false;
-	}
-
-	tok = get_string(obj, "access_token");
-	if (tok == NULL)
-	{
-		f1_set_msg(errbuf, errlen, "%s: no \"access_token\"", what);
-		json_object_put(obj);
-		return false;
-	}
-	/* it goes into an Authorization header: printable ASCII only */
-	for (t = json_object_get_string(tok); *t; t++)
-	{
-		if (*t < 0x21 || *t > 0x7E)
-		{
-			f1_set_msg(errbuf, errlen, "%s: \"access_token\" holds characters not allowed in an HTTP header",
-					   what);
-			goto fail;
-		}
-	}
-	if (json_object_object_get_ex(obj, "token_type", &v) && v != NULL &&
-		(!json_object_is_type(v, json_type_string) ||
-		 strcasecmp(json_object_get_string(v), "Bearer") != 0))
-	{
-		f1_set_msg(errbuf, errlen, "%s: \"token_type\" is not \"Bearer\"", what);
-		goto fail;
-	}
-	if (json_object_object_get_ex(obj, "expires_in", &v) && v != NULL &&
-		(!get_int64(v, &secs) || secs < 0))
-	{
-		f1_set_msg(errbuf, errlen, "%s: \"expires_in\" is not a number of seconds", what);
-		goto fail;
-	}
-
-	*access_token = strdup(json_object_get_string(tok));
-	if (*access_token == NULL)
-	{
-		f1_set_msg(errbuf, errlen, "%s: out of memory", what);
-		goto fail;
-	}
-	*expires_in = secs;
-	wipe_json_string(tok);
-	json_object_put(obj);
-	return true;
-
-fail:
-	wipe_json_string(tok);
-	json_object_put(obj);
-	return false;
 }

@@ -1,25 +1,26 @@
 /*
- * src/sink/jwt.h — Google service-account auth for the BigQuery sink, in plain C.
+ * src/sink/jwt.h — Google service-account keys and the JWTs signed with
+ * them, for the BigQuery sink, in plain C.
  *
  * The sink gets its OAuth 2.0 access tokens without a Google library: it
  * reads a service-account key file, signs a JWT with the key (RS256, OpenSSL
  * 3), posts it to the key's token_uri as a form, and reads the token out of
- * the answer.  This file does the parts that need no network: the key file,
- * the JWT, the form body and the token response.  The same response parser
- * serves the GCE metadata server, whose answer has the same shape.
+ * the answer.  This header covers the key file and the JWT (jwt.c); the
+ * form body and the token answer are oauth.h (oauth.c); the request itself
+ * is made by auth.c.
  *
  * Rules a reader must know:
  *  - No PostgreSQL headers and no PostgreSQL calls: the code is unit-tested
- *    outside the server (test/unit/test_sink.c) and compiled into the
+ *    outside the server (test/unit/test_jwt.c, test_key_file.c) and compiled into the
  *    extension as well.  Only standard, json-c and OpenSSL headers are used
  *    (and only in jwt.c: this header needs none of them).
  *  - Secrets never go into messages: no error text holds any part of a
- *    private key, a JWT or an access token.  OpenSSL's own error strings
- *    (which name the failing routine, never key bytes) may appear.
+ *    private key or a JWT.  OpenSSL's own error strings (which name the
+ *    failing routine, never key bytes) may appear.
  *  - Memory comes from malloc.  Strings returned are the caller's to free();
  *    an F1ServiceAccount's strings are freed by f1_service_account_free(),
  *    which wipes the private key first.  Callers should wipe the key file's
- *    bytes and access tokens (OPENSSL_cleanse) before freeing them too.
+ *    bytes and JWTs (OPENSSL_cleanse) before freeing them too.
  *  - errbuf/errlen: a one-line reason is written there on failure, always
  *    NUL-terminated and truncated to errlen; errbuf may be NULL.
  *  - Thread-safe: no global state (OpenSSL's error queue is per thread).
@@ -84,27 +85,6 @@ extern void f1_service_account_free(F1ServiceAccount *sa);
  */
 extern char *f1_jwt_sign(const F1ServiceAccount *sa, const char *scope, const char *aud,
 						 int64_t iat, int64_t exp, char *errbuf, size_t errlen);
-
-/*
- * The application/x-www-form-urlencoded body that trades a JWT for a token:
- * "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=<jwt>",
- * the JWT percent-encoded.  Malloc'd; NULL when out of memory or jwt is NULL.
- * The body holds the JWT: wipe it after use.
- */
-extern char *f1_token_request_body(const char *jwt);
-
-/*
- * Parse the token endpoint's (or the GCE metadata server's) JSON answer.
- * Success, {"access_token": "...", "expires_in": 3599, "token_type":
- * "Bearer"}: returns true, *access_token malloc'd (the caller frees it) and
- * *expires_in in seconds (3600 when the answer has none).  An OAuth error,
- * {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}:
- * returns false with "invalid_grant: Invalid JWT Signature." in errbuf.  A
- * body that is not JSON, or lacks the token, is refused too.  On false
- * *access_token is NULL.  No message ever holds the token.
- */
-extern bool f1_token_response_parse(const char *body, size_t len, char **access_token,
-									int64_t *expires_in, char *errbuf, size_t errlen);
 
 /*
  * base64url (RFC 4648 section 5) of len bytes, without padding, malloc'd and

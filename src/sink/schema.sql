@@ -31,3 +31,47 @@ CREATE TABLE f1tel.sink_status (
 );
 COMMENT ON TABLE f1tel.sink_status IS
 'What each sink (bigquery, kafka) has pushed, and its last error; the backlog is in f1tel.change_backlog.';
+
+/*
+ * What the sinks send for a change: the one home of these formulas.
+ *
+ * The insertId of a row version (BigQuery drops a row whose insertId it has
+ * seen in the last minutes, so a change sent twice is stored once):
+ * driver_laps:<session>:<driver>:<lap>:v<version>, or race_control:<md5 of
+ * the record> (a race_control record is never updated).
+ */
+CREATE FUNCTION f1tel.sink_insert_id(table_name text, row_data jsonb, version bigint)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE table_name
+		   WHEN 'driver_laps' THEN format('driver_laps:%s:%s:%s:v%s', row_data ->> 'session_key',
+										  row_data ->> 'driver_number', row_data ->> 'lap_number', version)
+		   ELSE 'race_control:' || md5((row_data - 'id')::text)
+	   END;
+COMMENT ON FUNCTION f1tel.sink_insert_id(text, jsonb, bigint) IS
+'The BigQuery insertId of a change: one per row version, so a change sent twice is stored once.';
+
+/* The message key of a lap in the upsert topic (NULL: not for the topic). */
+CREATE FUNCTION f1tel.sink_message_key(table_name text, row_data jsonb)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE table_name
+		   WHEN 'driver_laps' THEN jsonb_build_object('session_key', row_data -> 'session_key',
+													  'driver_number', row_data -> 'driver_number',
+													  'lap_number', row_data -> 'lap_number')::text
+	   END;
+COMMENT ON FUNCTION f1tel.sink_message_key(text, jsonb) IS
+'The key of a driver_laps change in the upsert topic f1tel.enriched_topic: the lap''s natural key as JSON.';
+
+/*
+ * The BigQuery schema the sink creates its tables with (src/sink/bigquery.c),
+ * so that SQL can check it against driver_laps and the race_control image
+ * (sql/40_sink.sql) and users can create the tables themselves.
+ */
+CREATE FUNCTION f1tel.bigquery_schema(OUT table_name text, OUT ordinal integer, OUT field text,
+									  OUT type text, OUT mode text)
+RETURNS SETOF record
+LANGUAGE C IMMUTABLE
+AS 'MODULE_PATHNAME', 'f1tel_bigquery_schema';
+COMMENT ON FUNCTION f1tel.bigquery_schema() IS
+'The fields, types and modes of the BigQuery tables the sink creates (driver_laps, race_control).';

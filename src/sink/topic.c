@@ -8,8 +8,14 @@
  * keeps the last value per key ends with exactly f1tel.driver_laps.
  * race_control changes are not for this topic.
  *
+ * The producer is built by src/shared/kafka_client.c, the one client builder
+ * (the consumer's too): the same settings, fingerprint and callback rule.
+ * It is rebuilt when a setting changes and after a fatal error (an
+ * idempotent producer that lost its sequence cannot go on).
+ *
  * Threads: delivery reports, logs and errors are served by rd_kafka_poll()
- * on the worker's main thread (log.queue); callbacks only record results.
+ * on the worker's main thread (log.queue); the callbacks only record, and
+ * serve() reports after each poll.
  */
 #include "postgres.h"
 
@@ -20,13 +26,18 @@
 #include "utils/timestamp.h"
 
 #include "shared/guc.h"
-#include "shared/kafka_conf.h"
+#include "shared/kafka_client.h"
 #include "sink/sink.h"
 
+static F1KafkaClient *client;	/* builder, callbacks, log ring: kafka_client.c */
 static rd_kafka_t *producer;
-static char *producer_fingerprint;
 static char *first_error;		/* of the round, from callbacks */
+static char first_error_buf[512];
 
+/*
+ * A delivery report, served by rd_kafka_poll() on the main thread: it only
+ * records (the callback rule of src/shared/kafka_client.h).
+ */
 static void
 dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
@@ -37,26 +48,17 @@ dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 	if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
 		c->state = F1_CHANGE_DONE;
 	else if (first_error == NULL)
-		first_error = psprintf("delivery to %s failed: %s", f1tel_enriched_topic, rd_kafka_err2str(m->err));
+	{
+		snprintf(first_error_buf, sizeof(first_error_buf), "delivery to %s failed: %s",
+				 f1tel_enriched_topic, rd_kafka_err2str(m->err));
+		first_error = first_error_buf;
+	}
 }
 
 static void
-log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+prepare_producer(rd_kafka_conf_t *conf, void *owner)
 {
-	/*
-	 * served on the main thread (log.queue); LOG and WARNING do not jump.
-	 * CONFWARN: the consumer properties of f1tel.kafka_config, which a
-	 * producer ignores.
-	 */
-	ereport(level <= 4 && strcmp(fac, "CONFWARN") != 0 ? WARNING : LOG,
-			(errmsg_internal("f1tel sink librdkafka %s: %s", fac, buf)));
-}
-
-static char *
-fingerprint(void)
-{
-	return psprintf("%s\n%s\n%s\n%s", f1tel_brokers, f1tel_kafka_config,
-					f1tel_kafka_config_file, f1tel_enriched_topic);
+	rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
 }
 
 void
@@ -68,53 +70,42 @@ f1_topic_close(void)
 		rd_kafka_destroy(producer);
 	}
 	producer = NULL;
+	f1_kafka_client_destroy(client);
+	client = NULL;
+}
+
+/* Serve the producer's callbacks, then report what they recorded. */
+static void
+serve(int timeout_ms)
+{
+	rd_kafka_poll(producer, timeout_ms);
+	f1_kafka_client_report(client);
 }
 
 static bool
 open_producer(char **error)
 {
-	rd_kafka_conf_t *conf;
-	char		errbuf[512];
-	char	   *fp = fingerprint();
 	static const char *const fixed[][2] = {
 		{"enable.idempotence", "true"},
 		{"acks", "all"},
-		{"log.queue", "true"},
 		{"client.id", "f1tel-sink"},
 		{"linger.ms", "5"},
 		{"reconnect.backoff.max.ms", "2000"},
 		{NULL, NULL}
 	};
 
-	if (producer != NULL && strcmp(fp, producer_fingerprint) == 0)
+	/* rebuilt when a setting changed, or after a fatal (idempotence) error */
+	if (producer != NULL &&
+		(f1_kafka_client_fatal(client) || f1_kafka_client_changed(client, f1tel_enriched_topic)))
+		f1_topic_close();
+	if (producer != NULL)
 		return true;
-	f1_topic_close();
-	conf = rd_kafka_conf_new();
-	if (!f1_kafka_conf_set(conf, "bootstrap.servers", f1tel_brokers, errbuf, sizeof(errbuf)))
-		goto fail;
-	for (int i = 0; fixed[i][0] != NULL; i++)
-		if (!f1_kafka_conf_set(conf, fixed[i][0], fixed[i][1], errbuf, sizeof(errbuf)))
-			goto fail;
-	/* the consumer-only properties of f1tel.kafka_config are ignored by a producer */
-	if (!f1_kafka_conf_apply(conf, f1tel_kafka_config, errbuf, sizeof(errbuf)) ||
-		!f1_kafka_conf_apply_file(conf, f1tel_kafka_config_file, errbuf, sizeof(errbuf)))
-		goto fail;
-	rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
-	rd_kafka_conf_set_log_cb(conf, log_cb);
-	producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errbuf, sizeof(errbuf));
-	if (producer == NULL)
-		goto fail;
-	rd_kafka_set_log_queue(producer, NULL);
-	if (producer_fingerprint)
-		pfree(producer_fingerprint);
-	producer_fingerprint = MemoryContextStrdup(TopMemoryContext, fp);
+	client = f1_kafka_client_create(RD_KAFKA_PRODUCER, "sink", fixed, f1tel_enriched_topic,
+									prepare_producer, NULL, error);
+	if (client == NULL)
+		return false;
+	producer = f1_kafka_client_handle(client);
 	return true;
-
-fail:
-	if (producer == NULL)
-		rd_kafka_conf_destroy(conf);
-	*error = psprintf("could not create the Kafka producer: %s", errbuf);
-	return false;
 }
 
 bool
@@ -152,7 +143,7 @@ f1_topic_push(F1SinkChange *ch, int n, F1SinkStats *stats, char **error)
 									RD_KAFKA_V_END);
 			if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
 				break;
-			rd_kafka_poll(producer, 100);
+			serve(100);
 			CHECK_FOR_INTERRUPTS();
 		}
 		if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -161,23 +152,23 @@ f1_topic_push(F1SinkChange *ch, int n, F1SinkStats *stats, char **error)
 			break;
 		}
 		outstanding++;
-		rd_kafka_poll(producer, 0);
+		serve(0);
 	}
 
 	/* wait for the delivery reports, checking for SIGTERM */
 	deadline = GetCurrentTimestamp() + 60 * USECS_PER_SEC;
 	while (rd_kafka_outq_len(producer) > 0 && GetCurrentTimestamp() < deadline)
 	{
-		rd_kafka_poll(producer, 100);
+		serve(100);
 		CHECK_FOR_INTERRUPTS();
 	}
-	rd_kafka_poll(producer, 0);
+	serve(0);
 	for (int i = 0; i < n; i++)
 		if (ch[i].state == F1_CHANGE_DONE && strcmp(ch[i].table, "driver_laps") == 0)
 			stats->rows++;
 	stats->requests += outstanding;
 	if (*error == NULL && first_error != NULL)
-		*error = first_error;
+		*error = pstrdup(first_error);
 	if (rd_kafka_outq_len(producer) > 0)
 	{
 		/* undelivered: forget them, they stay queued in the database */
@@ -185,7 +176,7 @@ f1_topic_push(F1SinkChange *ch, int n, F1SinkStats *stats, char **error)
 		/* serve every report now: they point into this round's changes */
 		deadline = GetCurrentTimestamp() + 5 * USECS_PER_SEC;
 		while (rd_kafka_outq_len(producer) > 0 && GetCurrentTimestamp() < deadline)
-			rd_kafka_poll(producer, 50);
+			serve(50);
 		if (rd_kafka_outq_len(producer) > 0)
 			f1_topic_close();	/* never let a late report see freed memory */
 		if (*error == NULL)

@@ -3,7 +3,7 @@
  * and to the upsert topic.
  *
  * Started by the launcher when f1tel.bigquery_project or f1tel.enriched_topic
- * is set.  It reads f1tel's change feed (src/enrich/20_changes.sql) as two
+ * is set.  It reads f1tel's change feed (src/enrich/changes.sql) as two
  * subscribers, "bigquery" and "kafka", each in rounds (sink.h): read a round
  * of changes in one transaction, push them with no transaction open, then
  * in a second transaction acknowledge what the destination confirmed, store
@@ -39,9 +39,12 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "shared/backoff.h"
 #include "shared/extension.h"
 #include "shared/guc.h"
+#include "shared/spi.h"
 #include "shared/worker.h"
+#include "shared/xact.h"
 #include "sink/auth.h"
 #include "sink/http.h"
 #include "sink/sink.h"
@@ -70,17 +73,6 @@ static SPIPlanPtr ack_plan;
 static SPIPlanPtr dead_plan;
 static SPIPlanPtr status_plan;
 
-static SPIPlanPtr
-keep(const char *sql, int nargs, Oid *types)
-{
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
-
-	if (plan == NULL)
-		elog(ERROR, "f1tel sink: could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
-	SPI_keepplan(plan);
-	return plan;
-}
-
 /* the extension as the last transaction found it; checked again while not ready */
 static F1ExtState ext_state = F1_EXT_ABSENT;
 
@@ -88,29 +80,12 @@ static F1ExtState ext_state = F1_EXT_ABSENT;
 static bool
 begin(const char *activity)
 {
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	SPI_connect();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, activity);
+	f1_xact_begin(activity);
 	ext_state = f1tel_lock_extension(NULL, NULL);
 	if (ext_state == F1_EXT_READY)
 		return true;
-	SPI_finish();
-	PopActiveSnapshot();
-	AbortCurrentTransaction();
-	pgstat_report_activity(STATE_IDLE, NULL);
+	f1_xact_abort();
 	return false;
-}
-
-static void
-commit(void)
-{
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	pgstat_report_stat(false);
-	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
 static char *
@@ -147,14 +122,10 @@ read_round(Sink *sink, F1SinkChange **out)
 		Oid			types[2] = {TEXTOID, INT4OID};
 
 		/* a deleted lap is its last image with "deleted": true */
-		read_plan = keep("SELECT change_id, table_name, version,"
+		read_plan = f1_keep_plan("SELECT change_id, table_name, version,"
 						 " CASE WHEN op = 'delete' THEN (row_data || '{\"deleted\": true}')::text ELSE row_data::text END,"
-						 " CASE table_name WHEN 'driver_laps' THEN format('driver_laps:%s:%s:%s:v%s',"
-						 "   row_data->>'session_key', row_data->>'driver_number', row_data->>'lap_number', version)"
-						 "  ELSE 'race_control:' || md5((row_data - 'id')::text) END,"
-						 " CASE table_name WHEN 'driver_laps' THEN jsonb_build_object("
-						 "   'session_key', row_data->'session_key', 'driver_number', row_data->'driver_number',"
-						 "   'lap_number', row_data->'lap_number')::text END,"
+						 " f1tel.sink_insert_id(table_name, row_data, version),"
+						 " f1tel.sink_message_key(table_name, row_data),"
 						 " op = 'delete'"
 						 " FROM f1tel.read_changes($1, $2)", 2, types);
 	}
@@ -182,7 +153,7 @@ read_round(Sink *sink, F1SinkChange **out)
 		ch[i].state = F1_CHANGE_PENDING;
 		MemoryContextSwitchTo(old);
 	}
-	commit();
+	f1_xact_commit();
 	*out = ch;
 	return n;
 }
@@ -225,11 +196,11 @@ settle_round(Sink *sink, F1SinkChange *ch, int n, F1SinkStats *stats, const char
 		Oid			t2[6] = {TEXTOID, TEXTARRAYOID, INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
 		Oid			t3[7] = {TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, BOOLOID, TEXTOID};
 
-		ack_plan = keep("SELECT f1tel.ack_changes($1, $2)", 2, t1);
-		dead_plan = keep("INSERT INTO f1tel.sink_dead_letters (sink, table_name, change_id, version, row_data, reason)"
+		ack_plan = f1_keep_plan("SELECT f1tel.ack_changes($1, $2)", 2, t1);
+		dead_plan = f1_keep_plan("INSERT INTO f1tel.sink_dead_letters (sink, table_name, change_id, version, row_data, reason)"
 						 " SELECT $1, t, c, v, r::jsonb, reason FROM unnest($2, $3, $4, $5, $6) AS u(t, c, v, r, reason)",
 						 6, t2);
-		status_plan = keep("INSERT INTO f1tel.sink_status AS s (sink, rows_pushed, requests, retries, dead_letters,"
+		status_plan = f1_keep_plan("INSERT INTO f1tel.sink_status AS s (sink, rows_pushed, requests, retries, dead_letters,"
 						   "  last_push_at, last_error, last_error_at)"
 						   " VALUES ($1, $2, $3, $4, $5, CASE WHEN $6 THEN now() END, $7, CASE WHEN $7 IS NOT NULL THEN now() END)"
 						   " ON CONFLICT (sink) DO UPDATE SET"
@@ -246,18 +217,18 @@ settle_round(Sink *sink, F1SinkChange *ch, int n, F1SinkStats *stats, const char
 	if (ndead > 0)
 	{
 		values[0] = CStringGetTextDatum(sink->name);
-		values[1] = PointerGetDatum(construct_array(dtables, ndead, TEXTOID, -1, false, TYPALIGN_INT));
-		values[2] = PointerGetDatum(construct_array(dids, ndead, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		values[3] = PointerGetDatum(construct_array(dversions, ndead, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		values[4] = PointerGetDatum(construct_array(drows, ndead, TEXTOID, -1, false, TYPALIGN_INT));
-		values[5] = PointerGetDatum(construct_array(dreasons, ndead, TEXTOID, -1, false, TYPALIGN_INT));
+		values[1] = f1_array(dtables, NULL, ndead, TEXTOID);
+		values[2] = f1_array(dids, NULL, ndead, INT8OID);
+		values[3] = f1_array(dversions, NULL, ndead, INT8OID);
+		values[4] = f1_array(drows, NULL, ndead, TEXTOID);
+		values[5] = f1_array(dreasons, NULL, ndead, TEXTOID);
 		if (SPI_execute_plan(dead_plan, values, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "f1tel sink: storing dead letters failed");
 	}
 	if (nack > 0)
 	{
 		values[0] = CStringGetTextDatum(sink->name);
-		values[1] = PointerGetDatum(construct_array(ids, nack, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		values[1] = f1_array(ids, NULL, nack, INT8OID);
 		if (SPI_execute_plan(ack_plan, values, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "f1tel sink: ack_changes failed");
 	}
@@ -277,7 +248,7 @@ settle_round(Sink *sink, F1SinkChange *ch, int n, F1SinkStats *stats, const char
 		if (SPI_execute_plan(status_plan, values, n_, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "f1tel sink: updating sink_status failed");
 	}
-	commit();
+	f1_xact_commit();
 }
 
 /* One round for one sink; true if it settled anything. */
@@ -316,7 +287,7 @@ run_round(Sink *sink)
 	}
 	else
 	{
-		int64		pause_ms = Min(INT64CONST(1000) << Min(sink->failures, 5), 30000);
+		int64		pause_ms = f1_backoff_ms(sink->failures, 1000, 30000, NULL);
 
 		sink->failures++;
 		sink->next_try = GetCurrentTimestamp() + pause_ms * 1000;
@@ -343,6 +314,64 @@ sink_on_exit(int code, Datum arg)
 	f1_auth_reset();
 }
 
+static char *
+bigquery_fingerprint(void)
+{
+	return psprintf("%s|%s|%s|%s", f1tel_bigquery_project, f1tel_bigquery_dataset,
+					f1tel_bigquery_endpoint, f1tel_bigquery_credentials);
+}
+
+/* SIGHUP: new settings; a new BigQuery destination starts from a fresh token and tables. */
+static void
+reload(char **bq_fingerprint)
+{
+	char	   *fp;
+
+	if (!ConfigReloadPending)
+		return;
+	ConfigReloadPending = false;
+	ProcessConfigFile(PGC_SIGHUP);
+	fp = bigquery_fingerprint();
+	if (strcmp(fp, *bq_fingerprint) != 0)
+	{
+		f1_auth_reset();
+		f1_bq_forget_tables();
+		pfree(*bq_fingerprint);
+		*bq_fingerprint = MemoryContextStrdup(TopMemoryContext, fp);
+	}
+}
+
+/*
+ * Paused while the extension is absent, being dropped or not this library's
+ * version (a WARNING once: f1tel_check_extension); checked again only while
+ * the last transaction did not find it ready.
+ */
+static bool
+paused(void)
+{
+	if (ext_state != F1_EXT_READY)
+		ext_state = f1tel_check_extension("sink", NULL);
+	return ext_state != F1_EXT_READY;
+}
+
+/* One round for each destination that is set; true if any settled changes. */
+static bool
+push_rounds(void)
+{
+	bool		worked = false;
+
+	if (f1tel_bigquery_project[0] != '\0')
+		worked |= run_round(&sinks[0]);
+	if (f1tel_enriched_topic[0] != '\0')
+		worked |= run_round(&sinks[1]);
+	return worked;
+}
+
+/*
+ * The loop, as its phases: reload, pause while the extension is not ready,
+ * push a round to each destination, and wait on the latch when there was
+ * nothing to push.
+ */
 void
 f1tel_sink_main(Datum main_arg)
 {
@@ -359,60 +388,29 @@ f1tel_sink_main(Datum main_arg)
 	f1_http_init();
 	on_proc_exit(sink_on_exit, (Datum) 0);
 	loop_cxt = AllocSetContextCreate(TopMemoryContext, "f1tel sink loop", ALLOCSET_DEFAULT_SIZES);
-	bq_fingerprint = MemoryContextStrdup(TopMemoryContext,
-										 psprintf("%s|%s|%s|%s", f1tel_bigquery_project, f1tel_bigquery_dataset,
-												  f1tel_bigquery_endpoint, f1tel_bigquery_credentials));
+	bq_fingerprint = MemoryContextStrdup(TopMemoryContext, bigquery_fingerprint());
 	ereport(LOG, (errmsg("f1tel sink started in database \"%s\"", f1tel_database)));
 
 	for (;;)
 	{
-		bool		worked = false;
-
 		MemoryContextSwitchTo(loop_cxt);
 		MemoryContextReset(loop_cxt);
 		CHECK_FOR_INTERRUPTS();
 		f1tel_exit_if_database_locked();
-		if (ConfigReloadPending)
-		{
-			char	   *fp;
 
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-			fp = psprintf("%s|%s|%s|%s", f1tel_bigquery_project, f1tel_bigquery_dataset,
-						  f1tel_bigquery_endpoint, f1tel_bigquery_credentials);
-			if (strcmp(fp, bq_fingerprint) != 0)
-			{
-				f1_auth_reset();
-				f1_bq_forget_tables();
-				pfree(bq_fingerprint);
-				bq_fingerprint = MemoryContextStrdup(TopMemoryContext, fp);
-			}
-		}
+		reload(&bq_fingerprint);
 		if (!f1tel_sink_enabled())
 		{
 			ereport(LOG, (errmsg("f1tel sink: nothing to push to (f1tel.bigquery_project and f1tel.enriched_topic are empty); exiting")));
 			proc_exit(0);
 		}
-		/*
-		 * Paused while the extension is absent, being dropped or not this
-		 * library's version (with a WARNING once: f1tel_check_extension).
-		 */
-		if (ext_state != F1_EXT_READY &&
-			(ext_state = f1tel_check_extension("sink", NULL)) != F1_EXT_READY)
+		if (paused())
 		{
-			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 2000L, PG_WAIT_EXTENSION);
-			ResetLatch(MyLatch);
+			f1_wait_ms(2000);
 			continue;
 		}
-		if (f1tel_bigquery_project[0] != '\0')
-			worked |= run_round(&sinks[0]);
-		if (f1tel_enriched_topic[0] != '\0')
-			worked |= run_round(&sinks[1]);
-		if (worked)
-			continue;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 f1tel_sink_flush_interval_ms, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
+		if (push_rounds())
+			continue;			/* more may be waiting */
+		f1_wait_ms(f1tel_sink_flush_interval_ms);
 	}
 }

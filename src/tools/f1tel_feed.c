@@ -174,7 +174,7 @@ parse_options(FeedOptions *o, int argc, char **argv)
 	for (int e = 0; e < FEED_NENDPOINTS; e++)
 	{
 		o->want[e] = true;
-		o->topics[e] = feed_endpoints[e].default_topic;
+		o->topics[e] = f1_endpoints[e].default_topic;
 	}
 	o->timeout_ms = 30000;
 	o->compression = "lz4";
@@ -284,12 +284,12 @@ find_files(const FeedOptions *o, char **dirs, int ndirs, int *nfiles)
 
 			if (!o->want[e])
 				continue;
-			if (asprintf(&path, "%s/%s.json", dirs[d], feed_endpoints[e].name) < 0)
+			if (asprintf(&path, "%s/%s.json", dirs[d], f1_endpoints[e].name) < 0)
 				die_oom();
 			if (!is_file(path))
 			{
 				free(path);
-				if (asprintf(&path, "%s/%s.json.gz", dirs[d], feed_endpoints[e].name) < 0)
+				if (asprintf(&path, "%s/%s.json.gz", dirs[d], f1_endpoints[e].name) < 0)
 					die_oom();
 				if (!is_file(path))
 				{
@@ -297,7 +297,7 @@ find_files(const FeedOptions *o, char **dirs, int ndirs, int *nfiles)
 					if (o->explicit_endpoints)
 					{
 						fprintf(stderr, "f1tel-feed: %s: no %s.json or %s.json.gz\n",
-								dirs[d], feed_endpoints[e].name, feed_endpoints[e].name);
+								dirs[d], f1_endpoints[e].name, f1_endpoints[e].name);
 						exit(FEED_EXIT_USAGE);
 					}
 					continue;

@@ -1,10 +1,10 @@
 /*
  * src/tools/feed.h — f1tel-feed's data model, shared by its files.
  *
- * f1tel-feed replays recorded OpenF1 sessions into Kafka.  The stages, one
- * file each:
+ * f1tel-feed replays recorded OpenF1 sessions into Kafka.  The endpoints
+ * (files, topics, time fields, keys) are f1tel's own table,
+ * src/shared/endpoints.c.  The stages, one file each:
  *   f1tel_feed.c     options, the order of the stages, exit status
- *   feed_endpoints.c the endpoints: files, topics, time fields, keys
  *   feed_load.c      reads <dir>/<endpoint>.json[.gz] into FeedFiles
  *   feed_scan.c      splits JSON text into values without building trees
  *   feed_rewrite.c   --session-key-offset: rewrites the key fields of a record
@@ -30,38 +30,34 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "shared/endpoints.h"
+
 #define FEED_EXIT_OK		0
 #define FEED_EXIT_DELIVERY	1
 #define FEED_EXIT_USAGE		2
 
-/* Ranks of untimed records; every real time is above them. */
+/* Times of untimed records start here (FEED_UNTIMED_TIME: sessions, meetings,
+ * drivers); every real time is above them. */
 #define FEED_TIME_SESSIONS	(INT64_MIN)
-#define FEED_TIME_MEETINGS	(INT64_MIN + 1)
-#define FEED_TIME_DRIVERS	(INT64_MIN + 2)
 #define FEED_TIME_NONE		(INT64_MIN + 3)	/* timed file with no time at all */
 #define FEED_TIME_FIRST_TIMED (INT64_MIN + 4)
 
-typedef enum FeedKeyKind
+/*
+ * The endpoints are f1tel's one endpoint table (src/shared/endpoints.h):
+ * files, default topics, time fields, key shapes.  An untimed endpoint's
+ * records get FEED_TIME_SESSIONS + its untimed_rank - 1.
+ */
+#define FEED_NENDPOINTS F1E_COUNT
+#define FEED_UNTIMED_TIME(ep) (FEED_TIME_SESSIONS + ((ep)->untimed_rank - 1))
+
+/* index into f1_endpoints of an endpoint name, or -1 */
+static inline int
+feed_endpoint_index(const char *name)
 {
-	FEED_KEY_SESSION_DRIVER,	/* "<session_key>:<driver_number>" */
-	FEED_KEY_SESSION,			/* "<session_key>" */
-	FEED_KEY_MEETING			/* "<meeting_key>" */
-} FeedKeyKind;
+	const F1Endpoint *ep = f1_endpoint_by_name(name);
 
-typedef struct FeedEndpoint
-{
-	const char *name;			/* "laps": the file is laps.json[.gz] */
-	const char *default_topic;	/* "f1_laps" */
-	const char *time_field;		/* "date_start"; NULL: untimed */
-	int64_t		untimed_time;	/* FEED_TIME_SESSIONS ... when untimed */
-	FeedKeyKind key;
-} FeedEndpoint;
-
-#define FEED_NENDPOINTS 8
-extern const FeedEndpoint feed_endpoints[FEED_NENDPOINTS];
-
-/* feed_endpoints.c: index into feed_endpoints of an endpoint name, or -1 */
-extern int	feed_endpoint_index(const char *name);
+	return ep ? (int) ep->id : -1;
+}
 
 typedef struct FeedRecord
 {
@@ -75,7 +71,7 @@ typedef struct FeedRecord
 typedef struct FeedFile
 {
 	char	   *path;
-	int			endpoint;		/* index into feed_endpoints */
+	int			endpoint;		/* index into f1_endpoints */
 	int			topic;			/* index into the topic names */
 	char	   *text;			/* whole (gunzipped) file */
 	size_t		textlen;

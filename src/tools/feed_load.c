@@ -234,7 +234,7 @@ bool
 feed_load_file(FeedFile *f, uint32_t file_index, int64_t key_offset,
 			   char *errbuf, size_t errlen)
 {
-	const FeedEndpoint *ep = &feed_endpoints[f->endpoint];
+	const F1Endpoint *ep = &f1_endpoints[f->endpoint];
 	FeedArrayScan scan;
 	json_tokener *tok;
 	size_t		cap;
@@ -341,7 +341,7 @@ feed_load_file(FeedFile *f, uint32_t file_index, int64_t key_offset,
 
 		/* time */
 		if (ep->time_field == NULL)
-			out->time = ep->untimed_time;
+			out->time = FEED_UNTIMED_TIME(ep);
 		else
 		{
 			char		why[300];
@@ -372,17 +372,17 @@ feed_load_file(FeedFile *f, uint32_t file_index, int64_t key_offset,
 		}
 
 		/* key */
-		switch (ep->key)
+		switch (ep->key_shape)
 		{
-			case FEED_KEY_SESSION_DRIVER:
+			case F1K_SESSION_DRIVER:
 				klen = key_part(key, sizeof(key) - 1, obj, "session_key");
 				key[klen++] = ':';
 				klen += key_part(key + klen, sizeof(key) - klen, obj, "driver_number");
 				break;
-			case FEED_KEY_SESSION:
+			case F1K_SESSION:
 				klen = key_part(key, sizeof(key), obj, "session_key");
 				break;
-			case FEED_KEY_MEETING:
+			case F1K_MEETING:
 				klen = key_part(key, sizeof(key), obj, "meeting_key");
 				break;
 		}

@@ -2,7 +2,7 @@
  * src/tools/feed_order.c — the send order of f1tel-feed: all records by time.
  *
  * The records of every file are laid end to end in file order (the DIRs in
- * command-line order, each DIR's endpoints in feed_endpoints order), then
+ * command-line order, each DIR's endpoints in f1_endpoints order), then
  * sorted by time with a stable merge sort.  Equal times therefore keep file
  * order, and the untimed endpoints (times FEED_TIME_SESSIONS..DRIVERS) come
  * first: every sessions record, then meetings, then drivers.

@@ -274,7 +274,7 @@ print_summary(const FeedOptions *opt, const SendState *st, size_t nrecs,
 	{
 		if (st->delivered[e] == 0 && st->failed[e] == 0)
 			continue;
-		fprintf(stderr, "  %-13s -> %-18s %9zu", feed_endpoints[e].name,
+		fprintf(stderr, "  %-13s -> %-18s %9zu", f1_endpoints[e].name,
 				opt->topics[e], st->delivered[e]);
 		if (st->failed[e])
 			fprintf(stderr, "   (%zu failed)", st->failed[e]);

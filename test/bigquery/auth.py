@@ -1,26 +1,27 @@
 """OAuth 2 for the local BigQuery server: access tokens, the JWT-bearer token
-endpoint and a GCE-metadata-like token endpoint.
+endpoint a service-account key's token_uri points at, and the GCE metadata
+token endpoint.
 
 Modes (--require-auth):
-  none   API calls need no credential (any Authorization header is ignored).
-  token  API calls need "Authorization: Bearer T" with T issued by this server
-         (POST /token, the metadata endpoint) or given with --static-token,
-         not expired; or a self-signed JWT verified against --public-key.
-  jwt    as token, and POST /token must carry a JWT whose RS256 signature
-         verifies against one of the --public-key files (required).
+  none   API calls need no credential (an Authorization header is ignored).
+  token  API calls need "Authorization: Bearer T", T issued by this server
+         (POST /token, the metadata endpoint) and not expired, or given with
+         --static-token.
+  jwt    as token, and at least one --public-key must be given.
+In every mode POST /token takes only a JWT whose RS256 signature verifies
+with one of the --public-key files (none given: every grant is refused).
 
-POST /token (also /oauth2/v4/token, /o/oauth2/token) takes the form
-grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=JWT and checks
-what Google checks: alg RS256, signature, iss (the key's client_email when the
-key file is a service-account JSON), aud (Google's token URLs or this server's
-own /token URL), scope present, iat/exp (exp - iat <= 3600, not expired, iat
-not in the future by more than 5 minutes).  It answers {"access_token",
-"expires_in" (--token-lifetime), "token_type": "Bearer"} or HTTP 400
-{"error": "invalid_grant" | "invalid_scope" | "invalid_request" |
-"unsupported_grant_type", "error_description": ...}.
+POST /token takes grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=JWT
+and checks what Google checks of the JWT f1tel's sink signs (src/sink/jwt.c):
+alg RS256, the signature, iss, aud (Google's token URL or this server's own
+/token URL, which is the token_uri of the tests' key files), scope, and
+iat/exp (exp - iat <= 3600, not expired, iat at most 5 minutes ahead).  It
+answers {"access_token", "expires_in" (--token-lifetime), "token_type":
+"Bearer"} or HTTP 400 {"error": "invalid_grant" | "invalid_scope" |
+"invalid_request" | "unsupported_grant_type", "error_description": ...}.
 
 Tokens expire by the server clock (Store.now(), movable with POST /_clock);
-JWT iat/exp are checked against the real clock, as the client signs with it.
+JWT iat/exp are checked against the real clock, which the client signs with.
 """
 
 import secrets
@@ -31,15 +32,8 @@ import urllib.parse
 import rs256
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-GOOGLE_AUDS = ("https://oauth2.googleapis.com/token",
-               "https://www.googleapis.com/oauth2/v4/token",
-               "https://accounts.google.com/o/oauth2/token")
-SELF_SIGNED_AUDS = ("https://bigquery.googleapis.com/", "https://bigquery.googleapis.com",
-                    "https://www.googleapis.com/bigquery/v2/")
-BIGQUERY_SCOPES = ("https://www.googleapis.com/auth/bigquery",
-                   "https://www.googleapis.com/auth/cloud-platform",
-                   "https://www.googleapis.com/auth/bigquery.insertdata")
-TOKEN_PATHS = ("/token", "/oauth2/v4/token", "/o/oauth2/token")
+GOOGLE_AUD = "https://oauth2.googleapis.com/token"
+TOKEN_PATH = "/token"
 METADATA_TOKEN_PATH = "/computeMetadata/v1/instance/service-accounts/default/token"
 MAX_SKEW = 300
 
@@ -60,150 +54,88 @@ class GrantError(Exception):
         self.description = description
 
 
-class AuthFailure(Exception):
-    """An API call refused: (status, reason, message, detail)."""
+class AuthFailure:
+    """An API call refused with 401: reason, message, and why (X-Local-Auth-Detail)."""
 
-    def __init__(self, status, reason, message, detail):
-        Exception.__init__(self, message)
-        self.status = status
+    def __init__(self, reason, message, detail):
         self.reason = reason
         self.message = message
         self.detail = detail
 
 
 class Auth:
-    def __init__(self, mode, key_files, token_lifetime, clock, static_tokens=(), project="local"):
+    def __init__(self, mode, key_files, token_lifetime, clock, static_tokens=()):
         self.mode = mode
-        self.keys = []
-        for path in key_files:
-            self.keys.extend(rs256.load_key_file(path))
+        self.keys = [k for path in key_files for k in rs256.load_public_keys(path)]
         if mode == "jwt" and not self.keys:
             raise ValueError("--require-auth jwt needs at least one --public-key")
         self.token_lifetime = token_lifetime
         self.clock = clock
         self.lock = threading.Lock()
-        self.tokens = {}               # token -> (expiry by server clock, subject, scopes)
-        for t in static_tokens:
-            self.tokens[t] = (float("inf"), "static", BIGQUERY_SCOPES)
-        self.project = project
+        self.tokens = {t: float("inf") for t in static_tokens}  # token -> expiry (server clock)
         self.issued = 0
 
-    # issuing
-    def issue(self, subject, scopes):
+    def issue(self):
         token = "ya29.local-" + secrets.token_urlsafe(32)
         with self.lock:
             now = self.clock()
-            self.tokens[token] = (now + self.token_lifetime, subject, tuple(scopes))
-            self.issued += 1
             if len(self.tokens) > 10000:
-                self.tokens = {k: v for k, v in self.tokens.items() if v[0] > now}
+                self.tokens = {k: v for k, v in self.tokens.items() if v > now}
+            self.tokens[token] = now + self.token_lifetime
+            self.issued += 1
         return {"access_token": token, "expires_in": int(self.token_lifetime),
                 "token_type": "Bearer"}
 
     def token_endpoint(self, content_type, body, own_urls):
         """(HTTP status, JSON dict) for POST /token."""
         try:
-            return 200, self._grant(content_type, body, own_urls)
+            return 200, self.grant(content_type, body, own_urls)
         except GrantError as e:
             return 400, {"error": e.error, "error_description": e.description}
 
-    def _grant(self, content_type, body, own_urls):
-        ctype = (content_type or "").split(";")[0].strip().lower()
-        if ctype != "application/x-www-form-urlencoded":
-            raise GrantError("invalid_request",
-                             "Content-Type must be application/x-www-form-urlencoded")
-        try:
-            form = urllib.parse.parse_qs(body.decode("utf-8"), keep_blank_values=True,
-                                         strict_parsing=False)
-        except UnicodeDecodeError:
-            raise GrantError("invalid_request", "Request body is not UTF-8")
+    def grant(self, content_type, body, own_urls):
+        if (content_type or "").split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
+            raise GrantError("invalid_request", "Content-Type must be application/x-www-form-urlencoded")
+        form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
         grant = (form.get("grant_type") or [""])[0]
-        if not grant:
-            raise GrantError("invalid_request", "Missing required parameter: grant_type")
+        assertion = (form.get("assertion") or [""])[0]
         if grant != JWT_GRANT:
             raise GrantError("unsupported_grant_type", "Invalid grant_type: %s" % grant)
-        assertion = (form.get("assertion") or [""])[0]
         if not assertion:
             raise GrantError("invalid_request", "Missing required parameter: assertion")
-        claims, key = self.verify_jwt(assertion, grant=True)
-        aud = claims.get("aud")
-        if aud not in GOOGLE_AUDS and aud not in own_urls:
-            raise GrantError("invalid_grant", "Invalid JWT: Failed audience check. The right "
-                             "audience is https://oauth2.googleapis.com/token")
-        scope = claims.get("scope")
-        if not isinstance(scope, str) or not scope.strip():
-            raise GrantError("invalid_scope", "Empty or missing scope not allowed.")
-        return self.issue(claims.get("iss"), scope.split())
-
-    def verify_jwt(self, token, grant):
-        """(claims, key) of a JWT that verifies; GrantError otherwise."""
         try:
-            header, claims, signing_input, sig = rs256.parse_jwt(token)
-        except (ValueError, UnicodeDecodeError) as e:
+            header, claims, signing_input, sig = rs256.parse_jwt(assertion)
+        except ValueError as e:
             raise GrantError("invalid_grant", "Invalid JWT: %s" % e)
-        if header.get("alg") != "RS256":
+        if header.get("alg") != "RS256" or not any(rs256.verify(k, signing_input, sig)
+                                                   for k in self.keys):
             raise GrantError("invalid_grant", "Invalid JWT Signature.")
-        key = None
-        if self.keys:
-            candidates = self.keys
-            kid = header.get("kid")
-            if kid is not None and any(k.key_id for k in self.keys):
-                by_kid = [k for k in self.keys if k.key_id == kid]
-                candidates = by_kid or [k for k in self.keys if not k.key_id]
-            for k in candidates:
-                if k.verify(signing_input, sig):
-                    key = k
-                    break
-            if key is None:
-                raise GrantError("invalid_grant", "Invalid JWT Signature.")
-        elif self.mode == "jwt":
-            raise GrantError("invalid_grant", "Invalid JWT Signature.")
-        iss = claims.get("iss")
-        if not isinstance(iss, str) or not iss:
+        if not isinstance(claims.get("iss"), str) or not claims["iss"]:
             raise GrantError("invalid_grant", "Invalid JWT: iss claim missing")
-        if key is not None and key.client_email and iss != key.client_email:
-            raise GrantError("invalid_grant", "Invalid grant: account not found")
-        iat, exp = claims.get("iat"), claims.get("exp")
-        real_now = time.time()
-        if not isinstance(iat, (int, float)) or not isinstance(exp, (int, float)) \
-                or isinstance(iat, bool) or isinstance(exp, bool) \
-                or exp - iat > 3600 or exp <= iat or exp <= real_now or iat > real_now + MAX_SKEW:
+        iat, exp, now = claims.get("iat"), claims.get("exp"), time.time()
+        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (iat, exp)) \
+                or not iat < exp <= iat + 3600 or exp <= now or iat > now + MAX_SKEW:
             raise GrantError("invalid_grant", MSG_TIMEFRAME)
-        return claims, key
+        if claims.get("aud") != GOOGLE_AUD and claims.get("aud") not in own_urls:
+            raise GrantError("invalid_grant", "Invalid JWT: Failed audience check. The right "
+                             "audience is %s" % GOOGLE_AUD)
+        if not isinstance(claims.get("scope"), str) or not claims["scope"].strip():
+            raise GrantError("invalid_scope", "Empty or missing scope not allowed.")
+        return self.issue()
 
-    def metadata_token(self):
-        return self.issue("default@%s.iam.gserviceaccount.com" % self.project, BIGQUERY_SCOPES)
-
-    # checking API calls
     def check(self, authorization):
-        """None if the call may proceed, else AuthFailure."""
+        """None if an API call may proceed, else an AuthFailure."""
         if self.mode == "none":
             return None
         if not authorization:
-            return AuthFailure(401, "required", MSG_MISSING, "no Authorization header")
-        parts = authorization.split(None, 1)
-        if len(parts) != 2 or parts[0].lower() != "bearer":
-            return AuthFailure(401, "authError", MSG_INVALID, "Authorization is not Bearer")
-        token = parts[1].strip()
+            return AuthFailure("required", MSG_MISSING, "no Authorization header")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer":
+            return AuthFailure("authError", MSG_INVALID, "Authorization is not Bearer")
         with self.lock:
-            entry = self.tokens.get(token)
-        if entry is not None:
-            expiry, _subject, scopes = entry
-            if self.clock() >= expiry:
-                return AuthFailure(401, "authError", MSG_INVALID, "token expired")
-            if not any(s in BIGQUERY_SCOPES for s in scopes):
-                return AuthFailure(403, "insufficientPermissions",
-                                   "Request had insufficient authentication scopes.",
-                                   "token lacks a BigQuery scope")
-            return None
-        if token.count(".") == 2 and self.keys:
-            try:
-                claims, _key = self.verify_jwt(token, grant=False)
-            except GrantError as e:
-                return AuthFailure(401, "authError", MSG_INVALID, "self-signed JWT: %s" % e.description)
-            aud = claims.get("aud")
-            scope = claims.get("scope") or ""
-            if aud in SELF_SIGNED_AUDS or any(s in BIGQUERY_SCOPES for s in scope.split()):
-                return None
-            return AuthFailure(401, "authError", MSG_INVALID, "self-signed JWT with wrong aud")
-        return AuthFailure(401, "authError", MSG_INVALID, "unknown token")
+            expiry = self.tokens.get(token.strip())
+        if expiry is None:
+            return AuthFailure("authError", MSG_INVALID, "unknown token")
+        if self.clock() >= expiry:
+            return AuthFailure("authError", MSG_INVALID, "token expired")
+        return None

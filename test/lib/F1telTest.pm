@@ -30,19 +30,28 @@ our @EXPORT = qw(
   start_bigquery stop_bigquery bq_call bq_table_rows sink_conf wait_for_sinks
 );
 
-our @STAGING = qw(laps position drivers race_control sessions meetings car_data location);
-
-# natural keys (src/ingest/schema.sql); race_control: the whole record
-our %KEYS = (
-	laps         => [qw(session_key driver_number lap_number)],
-	position     => [qw(session_key driver_number date)],
-	drivers      => [qw(session_key driver_number)],
-	sessions     => [qw(session_key)],
-	meetings     => [qw(meeting_key)],
-	car_data     => [qw(session_key driver_number date)],
-	location     => [qw(session_key driver_number date)],
-	race_control => undef,
-);
+# The endpoints and their natural keys, read from f1tel's one endpoint table
+# (src/shared/endpoints.c) so that the tests never restate it: the names in
+# id order, and the columns marked KEY...; race_control has none (an
+# identical record is stored once).
+our (@STAGING, %KEYS);
+{
+	my $src = do
+	{
+		local $/;
+		open(my $fh, '<', dirname(__FILE__) . '/../../src/shared/endpoints.c')
+		  or die "src/shared/endpoints.c: $!";
+		<$fh>;
+	};
+	@STAGING = $src =~ /\[F1E_\w+\]\s*=\s*\{\s*F1E_\w+\s*,\s*"(\w+)"/g;
+	while ($src =~ /static const F1Column (\w+)_columns\[\] = \{(.*?)\};/sg)
+	{
+		my ($ep, $cols) = ($1, $2);
+		my @key = $cols =~ /KEY\w+\("(\w+)"/g;
+		$KEYS{$ep} = @key ? \@key : undef;
+	}
+	die 'no endpoints found in src/shared/endpoints.c' unless @STAGING && keys %KEYS == @STAGING;
+}
 
 sub staging_tables { return @STAGING }
 sub natural_key    { return $KEYS{ $_[0] } }

@@ -2,7 +2,7 @@
 # with real data and running workers, as a user upgrades.
 #
 # 1. The oldest release is built from git history (its commit is in
-#    src/upgrade/releases.txt) and put into a copy of this PostgreSQL
+#    sql/upgrade/releases.txt) and put into a copy of this PostgreSQL
 #    installation, so that a cluster can run the old library and its script.
 # 2. That cluster runs 0.1: session 9189 is streamed through the broker, the
 #    sink pushes it to the local BigQuery server and the upsert topic.
@@ -31,10 +31,10 @@ use Test::More;
 my $root = repo_root();
 my $tmp = PostgreSQL::Test::Utils::tempdir();
 
-# ---- the versions: the oldest release (src/upgrade/releases.txt) and the
+# ---- the versions: the oldest release (sql/upgrade/releases.txt) and the
 # newest (f1tel.control), and the steps between them
 my ($newest) = slurp_file("$root/f1tel.control") =~ /^default_version = '([^']+)'/m;
-my ($oldest, $commit) = slurp_file("$root/src/upgrade/releases.txt") =~ /^([0-9.]+) ([0-9a-f]{40})$/m;
+my ($oldest, $commit) = slurp_file("$root/sql/upgrade/releases.txt") =~ /^([0-9.]+) ([0-9a-f]{40})$/m;
 # a tree without .git (an unpacked archive) cannot build it; a clone must
 plan skip_all => 'not a git checkout: the old release cannot be built from history'
   unless -d "$root/.git";
@@ -43,7 +43,7 @@ BAIL_OUT("commit $commit of release $oldest is not in this clone's history (a sh
 
 ok(defined $oldest && $oldest ne $newest, "oldest release $oldest (commit $commit), newest $newest");
 my @steps = map { m{/f1tel--([0-9.]+)--([0-9.]+)\.sql$} ? [ $1, $2 ] : () }
-  glob("$root/src/upgrade/f1tel--*--*.sql");
+  glob("$root/sql/upgrade/f1tel--*--*.sql");
 # a path of steps from the oldest to the newest version, each step once
 my @path = ($oldest);
 while ($path[-1] ne $newest)

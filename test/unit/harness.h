@@ -1,9 +1,10 @@
 /*
  * test/unit/harness.h — the small test harness shared by the plain-C unit
- * tests (test_decode.c, test_sink.c).
+ * tests (test/unit/test_*.c, one program each; `make unit` runs them all).
  *
  * A test case is begin_case() ... end_case(); CHECK()/CHECKF() print one
  * line per failed check ("FAIL [case] file:line: ...") and fail the case.
+ * A check outside a case fails none: keep every check inside one.
  * harness_report() prints the one closing line "N passed, N failed" (N
  * counting test cases) and gives the exit status: non-zero on any failure.
  * Also: J() for JSON written with ' for " (the copies are freed by
@@ -11,8 +12,10 @@
  * and UBSan set to fail the run on undefined behaviour.
  *
  * Include it once, from the test's only translation unit (it defines
- * __ubsan_default_options and the harness's state).  A test may define
- * HARNESS_J_STRINGS (the most J() copies at once, default 1024) before it.
+ * __ubsan_default_options and the harness's state), before the test-only
+ * helper headers beside it (decode_check.h, json_check.h, ...).  A test may
+ * define HARNESS_J_STRINGS (the most J() copies at once, default 1024)
+ * before it.
  */
 #ifndef F1TEL_TEST_HARNESS_H
 #define F1TEL_TEST_HARNESS_H

@@ -1,12 +1,12 @@
 /*
- * src/enrich/10_driver_laps.sql — the definition of f1tel.driver_laps: one row
+ * src/enrich/driver_laps.sql — the definition of f1tel.driver_laps: one row
  * per lap in f1tel.laps, joined with the driver's metadata and position.
  *
  * Rules a reader must know:
  *
  * - The join is written ONCE, in f1tel.driver_laps_compute(): the view
  *   f1tel.driver_laps_v calls it for every lap, and the triggers of
- *   30_triggers.sql call it for the few lap ranges a batch touched.  Change
+ *   triggers.sql call it for the few lap ranges a batch touched.  Change
  *   the join there and nowhere else.
  * - driver_laps_compute() must stay inlinable (LANGUAGE sql, STABLE, not
  *   STRICT, no SET clause, no SECURITY DEFINER): the planner then sees the
@@ -14,7 +14,7 @@
  *   with the number of laps recomputed, not with the size of the tables.
  * - Every row of driver (session_key, driver_number) depends only on rows of
  *   laps, drivers and position with that same (session_key, driver_number).
- *   The locking protocol of 30_triggers.sql relies on this: keep it so.
+ *   The locking protocol of triggers.sql relies on this: keep it so.
  * - f1tel.driver_laps is the table the triggers keep equal to the view (less
  *   version and updated_at); f1tel.driver_laps_drift shows any difference and
  *   must always be empty.
@@ -115,7 +115,7 @@ COMMENT ON VIEW f1tel.driver_laps_v IS
 
 /*
  * The enriched laps, kept equal to driver_laps_v by the triggers of
- * 30_triggers.sql.  version is 1 when a row is first written and goes up by
+ * triggers.sql.  version is 1 when a row is first written and goes up by
  * one with every real change (and with a deletion), never repeating for a
  * key, so (key, version) names one row image forever: sinks build
  * deterministic BigQuery insertIds from it.

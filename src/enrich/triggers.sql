@@ -1,7 +1,7 @@
 /*
- * src/enrich/30_triggers.sql — keeps f1tel.driver_laps equal to the view
+ * src/enrich/triggers.sql — keeps f1tel.driver_laps equal to the view
  * f1tel.driver_laps_v, whatever order laps, drivers and positions arrive in,
- * and records every real change in the change feed (20_changes.sql).
+ * and records every real change in the change feed (changes.sql).
  *
  * How: statement-level AFTER triggers with transition tables on laps, drivers
  * and position (one per event, as PostgreSQL requires), plus TRUNCATE.  Each
@@ -428,41 +428,34 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER driver_laps_sync_insert AFTER INSERT ON f1tel.laps
-	REFERENCING NEW TABLE AS new_rows
-	FOR EACH STATEMENT EXECUTE FUNCTION f1tel.laps_sync();
-CREATE TRIGGER driver_laps_sync_update AFTER UPDATE ON f1tel.laps
-	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-	FOR EACH STATEMENT EXECUTE FUNCTION f1tel.laps_sync();
-CREATE TRIGGER driver_laps_sync_delete AFTER DELETE ON f1tel.laps
-	REFERENCING OLD TABLE AS old_rows
-	FOR EACH STATEMENT EXECUTE FUNCTION f1tel.laps_sync();
-CREATE TRIGGER driver_laps_sync_truncate AFTER TRUNCATE ON f1tel.laps
-	FOR EACH STATEMENT EXECUTE FUNCTION f1tel.staging_truncated();
-
-CREATE TRIGGER driver_laps_sync_insert AFTER INSERT ON f1tel.drivers
-	REFERENCING NEW TABLE AS new_rows
-	FOR EACH STATEMENT EXECUTE FUNCTION f1tel.drivers_sync();
-CREATE TRIGGER driver_laps_sync_update AFTER UPDATE ON f1tel.drivers
-	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-	FOR EACH STATEMENT EXECUTE FUNCTION f1tel.drivers_sync();
-CREATE TRIGGER driver_laps_sync_delete AFTER DELETE ON f1tel.drivers
-	REFERENCING OLD TABLE AS old_rows
-	FOR EACH STATEMENT EXECUTE FUNCTION f1tel.drivers_sync();
-CREATE TRIGGER driver_laps_sync_truncate AFTER TRUNCATE ON f1tel.drivers
-	FOR EACH STATEMENT EXECUTE FUNCTION f1tel.staging_truncated();
-
-CREATE TRIGGER driver_laps_sync_insert AFTER INSERT ON f1tel.position
-	REFERENCING NEW TABLE AS new_rows
-	FOR EACH STATEMENT EXECUTE FUNCTION f1tel.position_sync();
-CREATE TRIGGER driver_laps_sync_update AFTER UPDATE ON f1tel.position
-	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-	FOR EACH STATEMENT EXECUTE FUNCTION f1tel.position_sync();
-CREATE TRIGGER driver_laps_sync_delete AFTER DELETE ON f1tel.position
-	REFERENCING OLD TABLE AS old_rows
-	FOR EACH STATEMENT EXECUTE FUNCTION f1tel.position_sync();
-CREATE TRIGGER driver_laps_sync_truncate AFTER TRUNCATE ON f1tel.position
-	FOR EACH STATEMENT EXECUTE FUNCTION f1tel.staging_truncated();
+/*
+ * Every input of driver_laps gets the same four statement-level triggers:
+ * insert, update and delete hand their transition tables to the input's
+ * sync function; TRUNCATE (no transition table) refuses to leave driver_laps
+ * stale.  One rule for all inputs, so a new input cannot miss one.
+ */
+DO $$
+DECLARE
+	input		record;
+BEGIN
+	FOR input IN
+		SELECT * FROM (VALUES ('laps', 'laps_sync'), ('drivers', 'drivers_sync'),
+							  ('position', 'position_sync')) AS i(tbl, fn)
+	LOOP
+		EXECUTE format('CREATE TRIGGER driver_laps_sync_insert AFTER INSERT ON f1tel.%I'
+					   ' REFERENCING NEW TABLE AS new_rows'
+					   ' FOR EACH STATEMENT EXECUTE FUNCTION f1tel.%I()', input.tbl, input.fn);
+		EXECUTE format('CREATE TRIGGER driver_laps_sync_update AFTER UPDATE ON f1tel.%I'
+					   ' REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows'
+					   ' FOR EACH STATEMENT EXECUTE FUNCTION f1tel.%I()', input.tbl, input.fn);
+		EXECUTE format('CREATE TRIGGER driver_laps_sync_delete AFTER DELETE ON f1tel.%I'
+					   ' REFERENCING OLD TABLE AS old_rows'
+					   ' FOR EACH STATEMENT EXECUTE FUNCTION f1tel.%I()', input.tbl, input.fn);
+		EXECUTE format('CREATE TRIGGER driver_laps_sync_truncate AFTER TRUNCATE ON f1tel.%I'
+					   ' FOR EACH STATEMENT EXECUTE FUNCTION f1tel.staging_truncated()', input.tbl);
+	END LOOP;
+END
+$$;
 
 CREATE TRIGGER change_feed_insert AFTER INSERT ON f1tel.race_control
 	REFERENCING NEW TABLE AS new_rows

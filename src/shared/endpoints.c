@@ -1,11 +1,12 @@
 /*
- * src/ingest/endpoints.c — the eight OpenF1 endpoints the pipeline stores.
+ * src/shared/endpoints.c — the eight OpenF1 endpoints f1tel carries (the
+ * contract: src/shared/endpoints.h).
  *
- * For each endpoint: its name, default Kafka topic and columns.  The columns
- * are exactly those of the endpoint's staging table in src/ingest/schema.sql,
- * in the table's order, less the provenance columns (src_topic,
- * src_partition, src_offset, ingested_at) and race_control's generated id:
- * the server builds its INSERT statements from these lists.
+ * The columns are exactly those of the endpoint's staging table in
+ * src/ingest/schema.sql, in the table's order, less the provenance columns
+ * (src_topic, src_partition, src_offset, ingested_at) and race_control's
+ * generated id: the server builds its INSERT statements from these lists,
+ * and sql/03_endpoints.sql fails if the two disagree.
  *
  * Types follow the field types of the OpenF1 data (see the data README).
  * Ranges are sanity bounds that no real record breaks; they keep garbage out
@@ -14,7 +15,7 @@
  */
 #include <string.h>
 
-#include "ingest/decode.h"
+#include "shared/endpoints.h"
 
 #define I32MIN	INT64_C(-2147483648)
 #define I32MAX	INT64_C(2147483647)
@@ -155,23 +156,29 @@ static const F1Column location_columns[] = {
 	INT("z", I32MIN, I32MAX),
 };
 
+/*
+ * Untimed endpoints are sent before everything (sessions, meetings, then
+ * drivers) and stored before the others in a batch, so that a lap's trigger
+ * already sees its driver.
+ */
 const F1Endpoint f1_endpoints[F1E_COUNT] = {
-	[F1E_LAPS] = {F1E_LAPS, "laps", "f1_laps",
-	lengthof(laps_columns), laps_columns},
-	[F1E_POSITION] = {F1E_POSITION, "position", "f1_position",
-	lengthof(position_columns), position_columns},
-	[F1E_DRIVERS] = {F1E_DRIVERS, "drivers", "f1_drivers",
-	lengthof(drivers_columns), drivers_columns},
+	[F1E_LAPS] = {F1E_LAPS, "laps", "f1_laps", lengthof(laps_columns), laps_columns,
+	"date_start", 0, F1K_SESSION_DRIVER, true},
+	[F1E_POSITION] = {F1E_POSITION, "position", "f1_position", lengthof(position_columns), position_columns,
+	"date", 0, F1K_SESSION_DRIVER, true},
+	[F1E_DRIVERS] = {F1E_DRIVERS, "drivers", "f1_drivers", lengthof(drivers_columns), drivers_columns,
+	NULL, 3, F1K_SESSION_DRIVER, true},
 	[F1E_RACE_CONTROL] = {F1E_RACE_CONTROL, "race_control", "f1-race_control",
-	lengthof(race_control_columns), race_control_columns},
-	[F1E_SESSIONS] = {F1E_SESSIONS, "sessions", "f1_sessions",
-	lengthof(sessions_columns), sessions_columns},
-	[F1E_MEETINGS] = {F1E_MEETINGS, "meetings", "f1_meetings",
-	lengthof(meetings_columns), meetings_columns},
-	[F1E_CAR_DATA] = {F1E_CAR_DATA, "car_data", "f1_car_data",
-	lengthof(car_data_columns), car_data_columns},
-	[F1E_LOCATION] = {F1E_LOCATION, "location", "f1_location",
-	lengthof(location_columns), location_columns},
+		lengthof(race_control_columns), race_control_columns,
+	"date", 0, F1K_SESSION, false},
+	[F1E_SESSIONS] = {F1E_SESSIONS, "sessions", "f1_sessions", lengthof(sessions_columns), sessions_columns,
+	NULL, 1, F1K_SESSION, false},
+	[F1E_MEETINGS] = {F1E_MEETINGS, "meetings", "f1_meetings", lengthof(meetings_columns), meetings_columns,
+	NULL, 2, F1K_MEETING, false},
+	[F1E_CAR_DATA] = {F1E_CAR_DATA, "car_data", "f1_car_data", lengthof(car_data_columns), car_data_columns,
+	"date", 0, F1K_SESSION_DRIVER, false},
+	[F1E_LOCATION] = {F1E_LOCATION, "location", "f1_location", lengthof(location_columns), location_columns,
+	"date", 0, F1K_SESSION_DRIVER, false},
 };
 
 const F1Endpoint *

@@ -1,5 +1,5 @@
 /*
- * src/enrich/40_views.sql — views for people (psql) and dashboards (Grafana,
+ * src/enrich/views.sql — views for people (psql) and dashboards (Grafana,
  * Looker): race control messages with the driver they name, the latest
  * session, a leaderboard, fastest laps and a lap chart.  README.md, section
  * "Enrichment and views", shows each with an example query and real output.

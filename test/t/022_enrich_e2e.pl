@@ -1,4 +1,4 @@
-# test/t/006_enrich_e2e.pl — end to end: f1tel-feed replays 9189 through the
+# test/t/022_enrich_e2e.pl — end to end: f1tel-feed replays 9189 through the
 # broker; the ingest worker and the enrichment triggers build driver_laps.
 #
 # driver_laps must have one row per lap (949), equal the view that defines it,

@@ -1,5 +1,5 @@
 /*
- * src/enrich/20_changes.sql — the change feed the sinks (BigQuery, the upsert
+ * src/enrich/changes.sql — the change feed the sinks (BigQuery, the upsert
  * topic) read: every new row and every real change of f1tel.driver_laps, and
  * every new f1tel.race_control row.
  *
@@ -17,7 +17,7 @@
  *
  * Rules a reader must know:
  *
- * - Only the functions of this file and of 30_triggers.sql write these tables.
+ * - Only the functions of this file and of triggers.sql write these tables.
  *   There are no foreign keys on purpose: an FK check would lock the
  *   subscriber's row in every ingest transaction (multixacts under
  *   concurrency).
@@ -32,14 +32,20 @@
  *   READ COMMITTED (a fresh snapshot per statement); the functions refuse
  *   other isolation levels.
  * - Versions of one driver_laps row are written under the same advisory lock
- *   (30_triggers.sql), so for one key a higher version always has a higher
+ *   (triggers.sql), so for one key a higher version always has a higher
  *   change id and becomes visible after the lower one.
- * - read_changes() locks the queue rows it returns (FOR UPDATE SKIP LOCKED):
- *   call it and ack_changes() in one transaction, then commit.  Two readers
- *   of one subscriber then never get the same change; a reader that dies
- *   before committing leaves its changes queued, to be read again (delivery to
- *   the destination is at least once: the deterministic version makes a
- *   redelivery recognisable).
+ * - A change stays queued until ack_changes() removes it, so delivery to a
+ *   destination is at least once; the deterministic version makes a
+ *   redelivery recognisable.  Two ways to read:
+ *   - read_changes() and ack_changes() in one transaction: the queue rows
+ *     stay locked (FOR UPDATE SKIP LOCKED) until it commits, so two readers
+ *     of one subscriber never get the same change;
+ *   - the sink's way (src/sink/sink.h): read_changes() in a transaction that
+ *     commits at once, push with no transaction open, then ack_changes() in
+ *     a second transaction for what the destination confirmed.  The locks end
+ *     with the first transaction, so a subscriber read this way must have one
+ *     reader only (the sink worker); what it does not acknowledge (a crash, a
+ *     refused request) is read again in a later round.
  */
 
 CREATE TABLE f1tel.change_subscribers (
@@ -212,7 +218,8 @@ COMMENT ON FUNCTION f1tel.subscribe(text) IS
  * Up to max_rows changes queued for the subscriber, in change_id order, that
  * no other transaction holds: the queue rows are locked (FOR UPDATE SKIP
  * LOCKED) until the calling transaction ends.  Acknowledge them with
- * ack_changes() in the same transaction.
+ * ack_changes(), in the same transaction or, with one reader per
+ * subscriber, in a later one (see the top of this file).
  */
 CREATE FUNCTION f1tel.read_changes(subscriber text, max_rows integer DEFAULT 500)
 RETURNS TABLE (change_id bigint, table_name text, version bigint,
@@ -240,7 +247,7 @@ END
 $$;
 
 COMMENT ON FUNCTION f1tel.read_changes(text, integer) IS
-'Changes queued for a subscriber, oldest first, locked FOR UPDATE SKIP LOCKED until the transaction ends; acknowledge them with ack_changes() in the same transaction.';
+'Changes queued for a subscriber, oldest first, locked FOR UPDATE SKIP LOCKED until the transaction ends; acknowledge them with ack_changes() in the same transaction or, with a single reader per subscriber, in a later one.';
 
 /*
  * Removes the given changes from the subscriber's queue, and the change rows

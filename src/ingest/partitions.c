@@ -1,0 +1,197 @@
+/*
+ * src/ingest/partitions.c — the partitions assigned to this ingest worker
+ * and where each stands (see ingest.h for the rules they keep).
+ *
+ * On assignment (the consumer's rebalance callback, on the main thread from
+ * inside its poll, with interrupts held: src/ingest/consumer.c) every
+ * partition starts from the offset stored in f1tel.kafka_offsets, read in a
+ * transaction of its own; what was collected and not written is dropped
+ * first, since another worker may have written it since.  A partition with
+ * nothing stored starts at offset 0, not at "the beginning", so that data
+ * the broker has already dropped is reported (auto.offset.reset=error)
+ * instead of skipped.
+ */
+#include "postgres.h"
+
+#include "utils/hsearch.h"
+
+#include "ingest/ingest.h"
+#include "ingest/offsets.h"
+#include "shared/guc.h"
+#include "shared/xact.h"
+
+HTAB	   *f1_parts;
+
+void
+f1_parts_init(void)
+{
+	HASHCTL		ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(F1PartKey);
+	ctl.entrysize = sizeof(F1Part);
+	f1_parts = hash_create("f1tel ingest partitions", 64, &ctl, HASH_ELEM | HASH_BLOBS);
+}
+
+F1Part *
+f1_part(const char *topic, int32 partition, bool create)
+{
+	F1PartKey	key;
+	bool		found;
+
+	memset(&key, 0, sizeof(key));
+	strlcpy(key.topic, topic, F1_TOPIC_MAXLEN);
+	key.partition = partition;
+	return hash_search(f1_parts, &key, create ? HASH_ENTER : HASH_FIND, &found);
+}
+
+void
+f1_parts_reset(int what)
+{
+	HASH_SEQ_STATUS seq;
+	F1Part	   *p;
+
+	hash_seq_init(&seq, f1_parts);
+	while ((p = hash_seq_search(&seq)) != NULL)
+	{
+		if (what & F1_PART_ASSIGNED)
+			p->assigned = false;
+		if (what & F1_PART_COLLECTED)
+			p->first = p->next = -1;
+		if (what & F1_PART_COUNTS)
+			p->nrows = p->ndead = 0;
+	}
+}
+
+typedef struct AssignArgs
+{
+	rd_kafka_topic_partition_list_t *list;
+	int64	   *stored;
+} AssignArgs;
+
+static void
+read_stored(void *arg)
+{
+	AssignArgs *a = arg;
+	int			n = a->list->cnt;
+	const char **topics = palloc(Max(n, 1) * sizeof(char *));
+	int32	   *ps = palloc(Max(n, 1) * sizeof(int32));
+
+	for (int i = 0; i < n; i++)
+	{
+		topics[i] = a->list->elems[i].topic;
+		ps[i] = a->list->elems[i].partition;
+	}
+	f1_offsets_read(f1tel_group_id, n, topics, ps, a->stored);
+}
+
+bool
+f1_parts_assign(rd_kafka_topic_partition_list_t *list, void *arg)
+{
+	AssignArgs	a;
+
+	f1_collected_discard();
+	a.list = list;
+	a.stored = palloc(Max(list->cnt, 1) * sizeof(int64));
+	if (!f1_xact_run(read_stored, &a, "f1tel ingest: reading offsets"))
+		return false;
+
+	f1_parts_reset(F1_PART_ASSIGNED);
+	for (int i = 0; i < list->cnt; i++)
+	{
+		rd_kafka_topic_partition_t *tp = &list->elems[i];
+		F1Part	   *p = f1_part(tp->topic, tp->partition, true);
+
+		p->assigned = true;
+		p->stored = a.stored[i];
+		p->first = -1;
+		p->next = -1;
+		p->nrows = 0;
+		p->ndead = 0;
+		tp->offset = a.stored[i] >= 0 ? a.stored[i] : 0;
+	}
+	return true;
+}
+
+void
+f1_parts_revoke(void *arg)
+{
+	f1_collected_discard();
+	f1_parts_reset(F1_PART_ASSIGNED);
+}
+
+typedef struct ErrorArgs
+{
+	const char *topic;
+	int32		partition;
+	const char *error;
+} ErrorArgs;
+
+static void
+record_error(void *arg)
+{
+	ErrorArgs  *e = arg;
+
+	f1_offsets_record_error(f1tel_group_id, e->topic, e->partition, e->error);
+}
+
+void
+f1_parts_report_error(rd_kafka_message_t *m)
+{
+	const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : NULL;
+	char	   *text;
+
+	if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+		return;
+	text = psprintf("%s: %s", rd_kafka_err2name(m->err), rd_kafka_message_errstr(m));
+	if (topic != NULL && m->partition >= 0)
+	{
+		ErrorArgs	e = {topic, m->partition, text};
+
+		ereport(WARNING,
+				(errcode(ERRCODE_CONNECTION_EXCEPTION),
+				 errmsg("f1tel ingest: topic \"%s\" partition %d: %s", topic, m->partition, text),
+				 m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ?
+				 errhint("The stored offset is no longer on the broker (retention). Choose where to resume with f1tel.reset_offset(), then SELECT f1tel.restart_workers().") : 0));
+		(void) f1_xact_run(record_error, &e, "f1tel ingest: recording an error");
+	}
+	else
+		ereport(WARNING,
+				(errcode(ERRCODE_CONNECTION_EXCEPTION),
+				 errmsg("f1tel ingest: %s", text)));
+}
+
+/*
+ * The high watermarks of all assigned partitions, from librdkafka's cache
+ * (never blocks), so that ingest_status shows the lag of partitions no batch
+ * touched lately too.
+ */
+static void
+store_watermarks(void *arg)
+{
+	HASH_SEQ_STATUS seq;
+	F1Part	   *p;
+	long		cap = Max(hash_get_num_entries(f1_parts), 1);
+	const char **topics = palloc(cap * sizeof(char *));
+	int32	   *ps = palloc(cap * sizeof(int32));
+	int64	   *hw = palloc(cap * sizeof(int64));
+	int			n = 0;
+
+	hash_seq_init(&seq, f1_parts);
+	while ((p = hash_seq_search(&seq)) != NULL)
+	{
+		if (!p->assigned)
+			continue;
+		topics[n] = p->key.topic;
+		ps[n] = p->key.partition;
+		hw[n] = f1_consumer_high_watermark(f1_ingest_consumer, p->key.topic, p->key.partition);
+		n++;
+	}
+	f1_offsets_set_watermarks(f1tel_group_id, n, topics, ps, hw);
+}
+
+void
+f1_parts_refresh_watermarks(void)
+{
+	(void) f1_xact_run(store_watermarks, NULL, "f1tel ingest: refreshing watermarks");
+}

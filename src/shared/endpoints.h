@@ -1,0 +1,88 @@
+/*
+ * src/shared/endpoints.h — the OpenF1 endpoints f1tel carries: the one home
+ * of that contract.
+ *
+ * Everything about an endpoint that code needs is in its row of
+ * f1_endpoints (src/shared/endpoints.c): its name (the API's, the staging
+ * table's and the file's of a recorded session), its default Kafka topic
+ * (the f1tel.topic_<name> setting is defined from it: src/shared/guc.c), its
+ * columns with their types, natural key and ranges (the decoder and the
+ * store's statements are built from them), the field that orders its
+ * records in time and the shape of its message key (f1tel-feed), and
+ * whether the enrichment locks its rows per driver.  The SQL side, the
+ * staging table in src/ingest/schema.sql, is checked against this table by
+ * sql/03_endpoints.sql through f1tel.endpoints().
+ *
+ * Plain C, no PostgreSQL headers: used by the server, f1tel-feed and the
+ * unit tests.  Read-only data, so thread-safe.
+ */
+#ifndef F1TEL_ENDPOINTS_H
+#define F1TEL_ENDPOINTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum F1Type
+{
+	F1T_INT4,					/* JSON integer in [min, max] */
+	F1T_FLOAT8,					/* JSON number (integer or float), finite */
+	F1T_BOOL,					/* JSON true/false */
+	F1T_TEXT,					/* JSON string, valid UTF-8, no NUL */
+	F1T_TIMESTAMPTZ,			/* JSON string, ISO 8601 date-time */
+	F1T_INT4ARRAY				/* JSON array of (integer | null), or null */
+} F1Type;
+
+typedef struct F1Column
+{
+	const char *name;			/* JSON field name and column name */
+	F1Type		type;
+	bool		key;			/* part of the natural key: present, not null */
+	bool		notnull;		/* may not be null (keys are implicitly) */
+	int64_t		min;			/* F1T_INT4 and array elements: inclusive range */
+	int64_t		max;
+} F1Column;
+
+/* The Kafka message key f1tel-feed gives a record: it decides the partition. */
+typedef enum F1KeyShape
+{
+	F1K_SESSION_DRIVER,			/* "<session_key>:<driver_number>" */
+	F1K_SESSION,				/* "<session_key>" */
+	F1K_MEETING					/* "<meeting_key>" */
+} F1KeyShape;
+
+typedef enum F1EndpointId
+{
+	F1E_LAPS,
+	F1E_POSITION,
+	F1E_DRIVERS,
+	F1E_RACE_CONTROL,
+	F1E_SESSIONS,
+	F1E_MEETINGS,
+	F1E_CAR_DATA,
+	F1E_LOCATION,
+	F1E_COUNT
+} F1EndpointId;
+
+typedef struct F1Endpoint
+{
+	F1EndpointId id;
+	const char *name;			/* API endpoint and table name: "laps" */
+	const char *default_topic;	/* "f1_laps", "f1-race_control", ... */
+	int			ncolumns;
+	const F1Column *columns;	/* in the table's column order (schema.sql) */
+	const char *time_field;		/* orders its records in time; NULL: untimed */
+	int			untimed_rank;	/* untimed: sent (and stored) first, 1, 2, ... */
+	F1KeyShape	key_shape;
+	bool		driver_locked;	/* the enrichment's per-driver locks cover its rows */
+} F1Endpoint;
+
+/*
+ * In id order, which is also the order of a recorded session's files before
+ * f1tel-feed merges them by time (it decides between records of equal time).
+ */
+extern const F1Endpoint f1_endpoints[F1E_COUNT];
+
+/* Look up an endpoint by its name ("laps"); NULL if unknown. */
+extern const F1Endpoint *f1_endpoint_by_name(const char *name);
+
+#endif							/* F1TEL_ENDPOINTS_H */
