@@ -298,7 +298,10 @@ def endpoint_topics(root):
 
 def guc_names(root, endpoints):
     src = read(os.path.join(root, "src/shared/guc.c"))
+    # a DefineCustom*Variable("f1tel.x", ...) call, or a row {"f1tel.x", ...} of
+    # the settings tables that f1tel_define_gucs() defines in a loop
     names = set(re.findall(r'DefineCustom\w+Variable\(\s*"f1tel\.(\w+)"', src))
+    names |= set(re.findall(r'\{\s*"f1tel\.(\w+)"\s*,', src))
     for prefix in re.findall(r'psprintf\(\s*"f1tel\.(\w*)%s"\s*,\s*ep->name\s*\)', src):
         names |= {prefix + e for e in endpoints}
     return names, src
@@ -508,7 +511,7 @@ def check_compose(compose, root, docker, workdir, in_tree):
     names, guc_src = guc_names(root, defaults)
     report("ep->default_topic" in guc_src,
            "src/shared/guc.c: f1tel.topic_* defaults are the endpoints' default_topic")
-    m = re.search(r'DefineCustomStringVariable\(\s*"f1tel\.enriched_topic".*?&f1tel_enriched_topic,\s*"([^"]*)"',
+    m = re.search(r'(?:DefineCustomStringVariable\(|\{)\s*"f1tel\.enriched_topic".*?&f1tel_enriched_topic,\s*"([^"]*)"',
                   guc_src, re.S)
     enriched = m.group(1) if m else None
     env = environment(topics)

@@ -28,6 +28,7 @@ our @EXPORT = qw(
   expected_counts table_counts wait_for_counts compare_with_files
   data_columns natural_key staging_tables message_upsert_sql raw_load_sql
   start_bigquery stop_bigquery bq_call bq_table_rows sink_conf wait_for_sinks
+  ingest_totals BOTH_SESSIONS_TOTALS
 );
 
 # The endpoints and their natural keys, read from f1tel's one endpoint table
@@ -354,6 +355,24 @@ sub expected_counts
 	  foreach @{ $endpoints // \@STAGING };
 	return \%c;
 }
+
+# Per topic, the rows stored and the dead letters that ingest_status counts:
+# "topic=rows+dead ..." in topic order.
+sub ingest_totals
+{
+	my ($node) = @_;
+	return $node->safe_psql('postgres', q{
+		SELECT string_agg(topic || '=' || rows || '+' || dead_letters, ' ' ORDER BY topic)
+		FROM (SELECT topic, sum(rows) AS rows, sum(dead_letters) AS dead_letters
+		      FROM f1tel.ingest_status GROUP BY topic) s});
+}
+
+# ingest_totals() after 9189 and 9606 were each ingested once: every record
+# of the files, the 105 car_data records of 9606 without a date dead letters
+use constant BOTH_SESSIONS_TOTALS => join(' ',
+	'f1-race_control=134+0', 'f1_car_data=597032+105', 'f1_drivers=40+0',
+	'f1_laps=2128+0', 'f1_location=185616+0', 'f1_meetings=2+0', 'f1_position=944+0',
+	'f1_sessions=2+0');
 
 sub table_counts
 {

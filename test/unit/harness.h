@@ -139,6 +139,14 @@ find_repo_root(const char *argv0, const char *probe)
 	snprintf(repo_root, sizeof(repo_root), "%s", buf[0] ? buf : "/");
 }
 
+/* The start of every test program: line-buffered output, repo_root found. */
+static inline void
+harness_start(const char *argv0)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	find_repo_root(argv0, "src/shared/endpoints.h");
+}
+
 /* Frees the J() copies, prints "N passed, N failed"; the exit status. */
 static inline int
 harness_report(void)
@@ -147,5 +155,18 @@ harness_report(void)
 	printf("%d passed, %d failed\n", n_passed, n_failed);
 	return n_failed == 0 ? 0 : 1;
 }
+
+/*
+ * A test program's main: HARNESS_MAIN(test_a(); test_b();) runs the
+ * statements between harness_start() and harness_report().
+ */
+#define HARNESS_MAIN(...) \
+	int main(int argc, char **argv); \
+	int main(int argc, char **argv) \
+	{ \
+		harness_start(argv[0]); \
+		__VA_ARGS__; \
+		return harness_report(); \
+	}
 
 #endif							/* F1TEL_TEST_HARNESS_H */

@@ -254,14 +254,4 @@ test_backoff(void)
 	end_case();
 }
 
-/* ---- main ------------------------------------------------------------------------ */
-
-int
-main(void)
-{
-	setvbuf(stdout, NULL, _IOLBF, 0);
-
-	test_backoff();
-
-	return harness_report();
-}
+HARNESS_MAIN(test_backoff();)

@@ -352,15 +352,4 @@ test_classify(void)
 	end_case();
 }
 
-/* ---- main ------------------------------------------------------------------------ */
-
-int
-main(void)
-{
-	setvbuf(stdout, NULL, _IOLBF, 0);
-
-	test_insertall_response();
-	test_classify();
-
-	return harness_report();
-}
+HARNESS_MAIN(test_insertall_response(); test_classify();)

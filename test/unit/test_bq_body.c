@@ -533,18 +533,4 @@ test_discovery(const char *root)
 	discovery_schemas = NULL;
 }
 
-/* ---- main ------------------------------------------------------------------------ */
-
-int
-main(int argc, char **argv)
-{
-	(void) argc;
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	find_repo_root(argv[0], "src/sink/jwt.h");
-
-	test_insertall_body();
-	test_bodies();
-	test_discovery(repo_root);
-
-	return harness_report();
-}
+HARNESS_MAIN(test_insertall_body(); test_bodies(); test_discovery(repo_root);)

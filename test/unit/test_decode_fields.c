@@ -517,17 +517,4 @@ test_real_records(void)
 	end_case();
 }
 
-/* ---- main ---------------------------------------------------------------- */
-
-int
-main(int argc, char **argv)
-{
-	(void) argc;
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	find_repo_root(argv[0], "src/ingest/decode.h");
-
-	test_endpoint_table();
-	test_real_records();
-
-	return harness_report();
-}
+HARNESS_MAIN(test_endpoint_table(); test_real_records();)

@@ -432,15 +432,4 @@ test_rejections(void)
 	end_case();
 }
 
-/* ---- main ---------------------------------------------------------------- */
-
-int
-main(void)
-{
-	setvbuf(stdout, NULL, _IOLBF, 0);
-
-	test_arrays_and_rollback();
-	test_rejections();
-
-	return harness_report();
-}
+HARNESS_MAIN(test_arrays_and_rollback(); test_rejections();)

@@ -249,16 +249,4 @@ test_recorded_data(void)
 	}
 }
 
-/* ---- main ---------------------------------------------------------------- */
-
-int
-main(int argc, char **argv)
-{
-	(void) argc;
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	find_repo_root(argv[0], "src/ingest/decode.h");
-
-	test_recorded_data();
-
-	return harness_report();
-}
+HARNESS_MAIN(test_recorded_data();)

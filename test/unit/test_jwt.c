@@ -393,17 +393,4 @@ test_jwt(void)
 	free(json);
 }
 
-/* ---- main ------------------------------------------------------------------------ */
-
-int
-main(void)
-{
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	make_keys();
-
-	test_base64url();
-	test_jwt();
-
-	free_keys();
-	return harness_report();
-}
+HARNESS_MAIN(make_keys(); test_base64url(); test_jwt(); free_keys();)

@@ -236,16 +236,4 @@ test_service_account(void)
 	end_case();
 }
 
-/* ---- main ------------------------------------------------------------------------ */
-
-int
-main(void)
-{
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	make_keys();
-
-	test_service_account();
-
-	free_keys();
-	return harness_report();
-}
+HARNESS_MAIN(make_keys(); test_service_account(); free_keys();)

@@ -121,15 +121,4 @@ test_token_response(void)
 #undef TOKEN_PARSE
 }
 
-/* ---- main ------------------------------------------------------------------------ */
-
-int
-main(void)
-{
-	setvbuf(stdout, NULL, _IOLBF, 0);
-
-	test_token_request();
-	test_token_response();
-
-	return harness_report();
-}
+HARNESS_MAIN(test_token_request(); test_token_response();)

@@ -99,14 +99,4 @@ test_timestamps(void)
 	end_case();
 }
 
-/* ---- main ---------------------------------------------------------------- */
-
-int
-main(void)
-{
-	setvbuf(stdout, NULL, _IOLBF, 0);
-
-	test_timestamps();
-
-	return harness_report();
-}
+HARNESS_MAIN(test_timestamps();)
