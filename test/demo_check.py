@@ -107,11 +107,15 @@ def run_demo(session, user, timeout):
         env_data = os.environ.get("F1TEL_DATA")
         if env_data and os.path.abspath(env_data).startswith(ROOT + os.sep):
             env_data = None
+        # su keeps the environment: F1TEL_DATA goes only where it was set outside
         cmd = ["su", user, "-s", "/bin/bash", "-c",
                ("F1TEL_DATA=%s " % shlex.quote(env_data) if env_data else "") + " ".join(cmd)]
+    env = dict(os.environ)
+    if user:
+        env.pop("F1TEL_DATA", None)
     try:
         p = subprocess.run(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True, timeout=timeout + 900)
+                           stderr=subprocess.STDOUT, text=True, timeout=timeout + 900, env=env)
     finally:
         if copy:
             shutil.rmtree(copy, ignore_errors=True)
