@@ -59,7 +59,10 @@ if [ "$(id -u)" = 0 ]; then
 	cp -a "$root/." "$work/"
 	chown -R postgres: "$work"
 	status=0
-	su postgres -s /bin/bash -c "cd '$work' && F1TEL_DATA='$F1TEL_DATA' make installcheck $tap_opts" || status=$?
+	# data inside the tree: the copy's own (this tree may be unreadable to postgres)
+	data=$F1TEL_DATA
+	case "$data" in "$root"/*) data="$work/${data#"$root"/}" ;; esac
+	su postgres -s /bin/bash -c "cd '$work' && F1TEL_DATA='$data' make installcheck $tap_opts" || status=$?
 	if [ $status != 0 ]; then
 		cat "$work/regression.diffs" 2>/dev/null || true
 		for f in "$work"/tmp_check/log/regress_log_*; do
