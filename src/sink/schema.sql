@@ -38,11 +38,13 @@ COMMENT ON TABLE f1tel.sink_status IS
  * The insertId of a row version (BigQuery drops a row whose insertId it has
  * seen in the last minutes, so a change sent twice is stored once):
  * driver_laps:<session>:<driver>:<lap>:v<version>, or race_control:<md5 of
- * the record> (a race_control record is never updated).
+ * the record> (a race_control record is never updated).  STABLE, as format()
+ * is: then the planner inlines both functions into the sink's query, which
+ * calls them once per change.
  */
 CREATE FUNCTION f1tel.sink_insert_id(table_name text, row_data jsonb, version bigint)
 RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE
 RETURN CASE table_name
 		   WHEN 'driver_laps' THEN format('driver_laps:%s:%s:%s:v%s', row_data ->> 'session_key',
 										  row_data ->> 'driver_number', row_data ->> 'lap_number', version)
@@ -54,7 +56,7 @@ COMMENT ON FUNCTION f1tel.sink_insert_id(text, jsonb, bigint) IS
 /* The message key of a lap in the upsert topic (NULL: not for the topic). */
 CREATE FUNCTION f1tel.sink_message_key(table_name text, row_data jsonb)
 RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE
 RETURN CASE table_name
 		   WHEN 'driver_laps' THEN jsonb_build_object('session_key', row_data -> 'session_key',
 													  'driver_number', row_data -> 'driver_number',
