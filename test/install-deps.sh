@@ -2,7 +2,7 @@
 # installs the Debian 12 packages f1tel needs to build, test and run, if any
 # is missing.  Sets SUDO ("" as root, "sudo" otherwise).
 
-F1TEL_PACKAGES="build-essential pkg-config clang \
+F1TEL_PACKAGES="build-essential pkg-config clang libclang-rt-14-dev \
 postgresql-15 postgresql-server-dev-15 libipc-run-perl \
 librdkafka-dev libjson-c-dev libcurl4-openssl-dev libssl-dev zlib1g-dev \
 kcat python3 python3-confluent-kafka python3-psycopg2 python3-yaml shellcheck sudo git"
