@@ -1,6 +1,6 @@
 /*
  * src/shared/cutil.h — small plain-C string helpers shared by the sink's
- * plain-C pieces (src/sink/jwt.c, src/sink/bq_json.c).
+ * plain-C pieces (src/sink/jwt.c, oauth.c, bq_body.c, bq_answer.c, json_text.c).
  *
  * Most build bounded messages into caller-supplied buffers: a printf into a
  * fixed buffer that never leaves half a UTF-8 sequence at a cut, and a
