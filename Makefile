@@ -21,6 +21,7 @@ OBJS = \
 	src/shared/endpoints.o \
 	src/shared/extension.o \
 	src/shared/kafka_client.o \
+	src/shared/session.o \
 	src/shared/spi.o \
 	src/shared/xact.o \
 	src/ingest/decode.o \

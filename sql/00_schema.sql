@@ -41,9 +41,9 @@ ALTER SYSTEM SET f1tel.topic_laps = 'bad topic name';
 ALTER SYSTEM SET f1tel.brokers = '';
 ALTER SYSTEM SET f1tel.ingest_workers = 99;
 -- f1tel.kafka_config may hold secrets: hidden from non-superusers
-CREATE ROLE f1tel_reader;
-SET ROLE f1tel_reader;
+CREATE ROLE regress_f1tel_someone;
+SET ROLE regress_f1tel_someone;
 SHOW f1tel.kafka_config;
 SHOW f1tel.brokers;
 RESET ROLE;
-DROP ROLE f1tel_reader;
+DROP ROLE regress_f1tel_someone;

@@ -95,44 +95,39 @@ COMMENT ON TABLE f1tel.change_queue IS
 CREATE FUNCTION f1tel.utc_text(ts timestamptz)
 RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
-AS $$
-	SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')
-$$;
+RETURN to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"');
 
 -- The image of a driver_laps row as the sinks get it: every column.
 CREATE FUNCTION f1tel.driver_laps_image(r f1tel.driver_laps)
 RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE
-AS $$
-	SELECT to_jsonb(r)
-		|| jsonb_build_object('date_start', f1tel.utc_text(r.date_start),
-							  'lap_end', f1tel.utc_text(r.lap_end),
-							  'updated_at', f1tel.utc_text(r.updated_at))
-$$;
+RETURN to_jsonb(r)
+	|| jsonb_build_object('date_start', f1tel.utc_text(r.date_start),
+						  'lap_end', f1tel.utc_text(r.lap_end),
+						  'updated_at', f1tel.utc_text(r.updated_at));
 
 -- The image of a race_control row: the record, without its Kafka provenance.
 CREATE FUNCTION f1tel.race_control_image(r f1tel.race_control)
 RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE
-AS $$
-	SELECT jsonb_build_object('id', r.id,
-							  'session_key', r.session_key,
-							  'meeting_key', r.meeting_key,
-							  'date', f1tel.utc_text(r.date),
-							  'driver_number', r.driver_number,
-							  'lap_number', r.lap_number,
-							  'sector', r.sector,
-							  'category', r.category,
-							  'flag', r.flag,
-							  'scope', r.scope,
-							  'message', r.message)
-$$;
+RETURN jsonb_build_object('id', r.id,
+						  'session_key', r.session_key,
+						  'meeting_key', r.meeting_key,
+						  'date', f1tel.utc_text(r.date),
+						  'driver_number', r.driver_number,
+						  'lap_number', r.lap_number,
+						  'sector', r.sector,
+						  'category', r.category,
+						  'flag', r.flag,
+						  'scope', r.scope,
+						  'message', r.message);
 
 -- The feed's consistency (and the driver_laps triggers') needs a fresh
 -- snapshot for every statement.
 CREATE FUNCTION f1tel.require_read_committed()
 RETURNS void
 LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	IF current_setting('transaction_isolation') <> 'read committed' THEN
@@ -153,6 +148,7 @@ $$;
 CREATE FUNCTION f1tel.feed_active()
 RETURNS boolean
 LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	PERFORM f1tel.require_read_committed();
@@ -169,7 +165,8 @@ $$;
  */
 CREATE FUNCTION f1tel.subscribe(subscriber text)
 RETURNS boolean
-LANGUAGE plpgsql
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	PERFORM f1tel.require_read_committed();
@@ -224,7 +221,8 @@ COMMENT ON FUNCTION f1tel.subscribe(text) IS
 CREATE FUNCTION f1tel.read_changes(subscriber text, max_rows integer DEFAULT 500)
 RETURNS TABLE (change_id bigint, table_name text, version bigint,
 			   row_data jsonb, changed_at timestamptz, op text)
-LANGUAGE plpgsql
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM f1tel.change_subscribers s
@@ -259,7 +257,8 @@ COMMENT ON FUNCTION f1tel.read_changes(text, integer) IS
  */
 CREATE FUNCTION f1tel.ack_changes(subscriber text, change_ids bigint[])
 RETURNS bigint
-LANGUAGE plpgsql
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	v_acked		bigint[];
@@ -297,7 +296,8 @@ COMMENT ON FUNCTION f1tel.ack_changes(text, bigint[]) IS
 -- Removes a subscriber and its queue; false if there was none.
 CREATE FUNCTION f1tel.unsubscribe(subscriber text)
 RETURNS boolean
-LANGUAGE plpgsql
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	PERFORM f1tel.require_read_committed();

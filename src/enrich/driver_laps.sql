@@ -12,6 +12,13 @@
  *   STRICT, no SET clause, no SECURITY DEFINER): the planner then sees the
  *   caller's keys as index conditions, so the cost of a recomputation grows
  *   with the number of laps recomputed, not with the size of the tables.
+ * - Every SQL function of f1tel that must stay inlinable has a standard SQL
+ *   body (BEGIN ATOMIC or RETURN), never a string: the body is parsed when
+ *   CREATE EXTENSION runs, with its safe search_path, so every function and
+ *   operator in it is bound then, and a function planted later in a schema
+ *   of some caller's search_path (say public.lower(int8range)) can never be
+ *   chosen instead.  The other functions SET search_path = pg_catalog,
+ *   pg_temp.
  * - Every row of driver (session_key, driver_number) depends only on rows of
  *   laps, drivers and position with that same (session_key, driver_number).
  *   The locking protocol of triggers.sql relies on this: keep it so.
@@ -66,7 +73,7 @@ RETURNS TABLE (
 	team_name			text,
 	team_colour			text)
 LANGUAGE sql STABLE PARALLEL SAFE
-AS $$
+BEGIN ATOMIC
 	SELECT l.session_key, l.meeting_key, l.driver_number, l.lap_number,
 		   l.date_start, l.lap_duration,
 		   l.duration_sector_1, l.duration_sector_2, l.duration_sector_3,
@@ -97,8 +104,8 @@ AS $$
 			   END AS lap_end) e
 	 WHERE l.session_key = p_session_key
 	   AND l.driver_number = p_driver_number
-	   AND l.lap_number BETWEEN p_lap_from AND p_lap_to
-$$;
+	   AND l.lap_number BETWEEN p_lap_from AND p_lap_to;
+END;
 
 COMMENT ON FUNCTION f1tel.driver_laps_compute(integer, integer, bigint, bigint) IS
 'The driver_laps join for laps p_lap_from..p_lap_to of one driver in one session: the single definition used by the view driver_laps_v and by the triggers.';

@@ -22,8 +22,8 @@
  *
  * Locking (why concurrent writers cannot leave driver_laps stale).  All rows
  * of driver (session_key, driver_number) depend only on laps, drivers and
- * position rows of that same key.  Every writer holds
- * pg_advisory_xact_lock(session_key, driver_number) for the keys it touches:
+ * position rows of that same key.  Every writer holds the advisory lock of
+ * (session_key, driver_number) (f1tel.lock_drivers) for the keys it touches:
  * the ingest worker takes them, sorted, before its batch; the triggers take
  * them again (sorted; a no-op when already held, and the protection for
  * writers that did not) BEFORE reading anything, and read only in later
@@ -59,24 +59,81 @@ CREATE TYPE f1tel.lap_range AS (
 );
 
 /*
- * Takes pg_advisory_xact_lock(session_key, driver_number), in sorted order,
- * for every distinct key.  The caller must read in a later statement.
+ * The advisory locks of the drivers live in a space of their own: the
+ * two-key form, the first key being f1tel's extension OID in this database
+ * (as an integer: OIDs above 2^31 wrap), the second a hash of (session_key,
+ * driver_number).  So pg_advisory_lock(9189, 44) in some application locks
+ * nothing of f1tel's; and two drivers sharing a hash only share a lock, which
+ * costs concurrency, never correctness.  pg_locks shows a driver lock as
+ * locktype 'advisory', classid = the extension's OID, objsubid 2.
+ */
+CREATE FUNCTION f1tel.lock_class()
+RETURNS integer
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN (SELECT (e.oid::bigint - CASE WHEN e.oid::bigint >= 2147483648 THEN 4294967296 ELSE 0 END)::integer
+		  FROM pg_catalog.pg_extension e
+		 WHERE e.extname = 'f1tel');
+
+CREATE FUNCTION f1tel.driver_lock_key(p_session_key integer, p_driver_number integer)
+RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN hashint8((p_session_key::bigint << 32) | (p_driver_number::bigint & 4294967295));
+
+/*
+ * Takes the advisory locks of every distinct (session_key, driver_number),
+ * in key order (no two writers can deadlock on them).  The caller must read
+ * in a later statement.  A lock another transaction holds is waited for at
+ * most f1tel.lock_wait_timeout (0: forever); then the error (SQLSTATE 55P03,
+ * lock_not_available: the ingest worker retries the batch and shows the
+ * error in f1tel.ingest_status) names the sessions that hold it.
  */
 CREATE FUNCTION f1tel.lock_drivers(p_session_keys integer[], p_driver_numbers integer[])
 RETURNS void
 LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+	v_class		integer := f1tel.lock_class();
+	v_old		text;
+	v_holders	text;
 	k			record;
 BEGIN
 	PERFORM f1tel.require_read_committed();
 	FOR k IN
-		SELECT DISTINCT u.s, u.d
+		SELECT DISTINCT f1tel.driver_lock_key(u.s, u.d) AS key, u.s, u.d
 		  FROM unnest(p_session_keys, p_driver_numbers) AS u(s, d)
 		 WHERE u.s IS NOT NULL AND u.d IS NOT NULL
-		 ORDER BY u.s, u.d
+		 ORDER BY 1, 2, 3
 	LOOP
-		PERFORM pg_advisory_xact_lock(k.s, k.d);
+		CONTINUE WHEN pg_try_advisory_xact_lock(v_class, k.key);
+		-- contended: wait, bounded (a subtransaction, on this path only)
+		v_old := current_setting('lock_timeout');
+		BEGIN
+			PERFORM set_config('lock_timeout', current_setting('f1tel.lock_wait_timeout'), true);
+			PERFORM pg_advisory_xact_lock(v_class, k.key);
+			PERFORM set_config('lock_timeout', v_old, true);
+		EXCEPTION WHEN lock_not_available THEN
+			SELECT string_agg(format('pid %s (user %s, application "%s", %s since %s)',
+									 a.pid, a.usename, a.application_name, a.state,
+									 coalesce(a.xact_start, a.backend_start)),
+							  ', ' ORDER BY a.pid)
+			  INTO v_holders
+			  FROM pg_locks l
+			  JOIN pg_stat_activity a ON a.pid = l.pid
+			 WHERE l.locktype = 'advisory'
+			   AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
+			   AND l.classid::bigint = (v_class::bigint & 4294967295)
+			   AND l.objid::bigint = (k.key::bigint & 4294967295)
+			   AND l.objsubid = 2
+			   AND l.granted;
+			-- the holder in the message itself: it is what f1tel.ingest_status shows
+			RAISE EXCEPTION 'f1tel: waited % for the lock of session %, driver %, held by %',
+				current_setting('f1tel.lock_wait_timeout'), k.s, k.d,
+				coalesce(v_holders, 'a transaction that has ended since')
+				USING ERRCODE = 'lock_not_available',
+					  DETAIL = 'Every f1tel writer of a driver''s rows takes this lock; it is held until the holder''s transaction ends.',
+					  HINT = 'Only f1tel takes these locks (pg_locks: locktype advisory, classid = the f1tel extension''s OID); end that transaction.  The ingest worker retries the batch.';
+		END;
 	END LOOP;
 END
 $$;
@@ -97,6 +154,7 @@ LANGUAGE plpgsql
 -- "auto" may switch to after a large batch, guesses 10 and can choose to scan
 -- small-to-medium tables whole, for as long as the plan stays cached
 SET plan_cache_mode = force_custom_plan
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	v_ranges	f1tel.lap_range[];
@@ -243,7 +301,8 @@ $$;
  */
 CREATE FUNCTION f1tel.driver_laps_refresh(p_session_key integer DEFAULT NULL)
 RETURNS bigint
-LANGUAGE plpgsql
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	v_sessions	integer[];
@@ -274,6 +333,7 @@ COMMENT ON FUNCTION f1tel.driver_laps_refresh(integer) IS
 CREATE FUNCTION f1tel.laps_sync()
 RETURNS trigger
 LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	v_keys		f1tel.lap_range[];
@@ -304,6 +364,7 @@ $$;
 CREATE FUNCTION f1tel.drivers_sync()
 RETURNS trigger
 LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	v_sessions	integer[];
@@ -345,6 +406,7 @@ CREATE FUNCTION f1tel.position_sync()
 RETURNS trigger
 LANGUAGE plpgsql
 SET plan_cache_mode = force_custom_plan
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	v_sessions	integer[];
@@ -397,6 +459,7 @@ $$;
 CREATE FUNCTION f1tel.staging_truncated()
 RETURNS trigger
 LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	PERFORM f1tel.driver_laps_refresh(NULL);
@@ -408,6 +471,7 @@ $$;
 CREATE FUNCTION f1tel.race_control_emit()
 RETURNS trigger
 LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM new_rows) OR NOT f1tel.feed_active() THEN

@@ -40,6 +40,7 @@
 #include "ingest/ingest.h"
 #include "shared/extension.h"
 #include "shared/guc.h"
+#include "shared/session.h"
 #include "shared/worker.h"
 #include "shared/xact.h"
 
@@ -186,11 +187,9 @@ f1tel_ingest_main(Datum main_arg)
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnection(f1tel_database, NULL, 0);
+	f1tel_worker_connect();
 	worker_name = MemoryContextStrdup(TopMemoryContext, psprintf("ingest %d", worker_no));
 	pgstat_report_appname(psprintf("f1tel %s", worker_name));
-	/* the enrichment triggers and the change feed need a fresh snapshot per statement */
-	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
 
 	f1_parts_init();
 	f1_collect_init();

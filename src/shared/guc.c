@@ -23,6 +23,7 @@ char	   *f1tel_topics[F1E_COUNT];
 int			f1tel_batch_size = 10000;
 int			f1tel_batch_wait_ms = 0;
 int			f1tel_max_message_bytes = 1024 * 1024;
+int			f1tel_lock_wait_timeout_ms = 10000;
 char	   *f1tel_bigquery_project = NULL;
 char	   *f1tel_bigquery_dataset = NULL;
 char	   *f1tel_bigquery_location = NULL;
@@ -259,6 +260,10 @@ static const IntSetting int_settings[] = {
 		"Largest message value decoded; larger ones go to f1tel.dead_letters.",
 		NULL,
 		&f1tel_max_message_bytes, 1024 * 1024, 1024, 256 * 1024 * 1024, PGC_SIGHUP, GUC_UNIT_BYTE},
+	{"f1tel.lock_wait_timeout",
+		"Longest wait for the lock of a driver's rows, held by another transaction; 0 waits forever.",
+		"After it, the batch (or statement) fails with SQLSTATE 55P03, naming the holder; the ingest worker retries.",
+		&f1tel_lock_wait_timeout_ms, 10000, 0, PG_INT32_MAX, PGC_SIGHUP, GUC_UNIT_MS},
 	{"f1tel.bigquery_batch_rows",
 		"Most rows in one insertAll request.",
 		NULL,

@@ -17,7 +17,8 @@ CREATE FUNCTION f1tel.ingest_message(topic text, payload bytea, key bytea DEFAUL
 									 "partition" integer DEFAULT -1, "offset" bigint DEFAULT -1,
 									 OUT rows_stored integer, OUT dead_letter text)
 RETURNS record
-LANGUAGE C VOLATILE
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'f1tel_ingest_message';
 COMMENT ON FUNCTION f1tel.ingest_message(text, bytea, bytea, integer, bigint) IS
 'Decode and store one message as the ingest worker would (partition and offset -1: not from Kafka).';
@@ -41,6 +42,7 @@ CREATE FUNCTION f1tel.endpoints(OUT endpoint text, OUT topic text, OUT default_t
 								OUT min bigint, OUT max bigint)
 RETURNS SETOF record
 LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'f1tel_endpoints';
 COMMENT ON FUNCTION f1tel.endpoints() IS
 'The endpoints f1tel ingests: per staging-table column, its topic (setting and default), type, key, nullability and range.';

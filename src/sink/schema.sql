@@ -74,6 +74,7 @@ CREATE FUNCTION f1tel.bigquery_schema(OUT table_name text, OUT ordinal integer, 
 									  OUT type text, OUT mode text)
 RETURNS SETOF record
 LANGUAGE C IMMUTABLE
+SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'f1tel_bigquery_schema';
 COMMENT ON FUNCTION f1tel.bigquery_schema() IS
 'The fields, types and modes of the BigQuery tables the sink creates (driver_laps, race_control).';

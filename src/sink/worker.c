@@ -42,6 +42,7 @@
 #include "shared/backoff.h"
 #include "shared/extension.h"
 #include "shared/guc.h"
+#include "shared/session.h"
 #include "shared/spi.h"
 #include "shared/worker.h"
 #include "shared/xact.h"
@@ -381,10 +382,8 @@ f1tel_sink_main(Datum main_arg)
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnection(f1tel_database, NULL, 0);
+	f1tel_worker_connect();
 	pgstat_report_appname("f1tel sink");
-	/* the enrichment triggers and the change feed need a fresh snapshot per statement */
-	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
 	f1_http_init();
 	on_proc_exit(sink_on_exit, (Datum) 0);
 	loop_cxt = AllocSetContextCreate(TopMemoryContext, "f1tel sink loop", ALLOCSET_DEFAULT_SIZES);
