@@ -89,6 +89,20 @@ AS 'MODULE_PATHNAME', 'f1tel_bigquery_schema';
 COMMENT ON FUNCTION f1tel.bigquery_schema() IS
 'The fields, types and modes of the BigQuery tables the sink creates (driver_laps, race_control).';
 
+-- restore: what pg_dump keeps besides the staging tables, dead_letters and
+-- kafka_offsets (0.1): the identity sequences, driver_laps and its deleted
+-- versions, the change feed, the sink's state (test/t/080_dump_restore.pl)
+SELECT pg_catalog.pg_extension_config_dump('f1tel.race_control_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('f1tel.dead_letters_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('f1tel.driver_laps', '');
+SELECT pg_catalog.pg_extension_config_dump('f1tel.driver_laps_deleted', '');
+SELECT pg_catalog.pg_extension_config_dump('f1tel.change_subscribers', '');
+SELECT pg_catalog.pg_extension_config_dump('f1tel.changes', '');
+SELECT pg_catalog.pg_extension_config_dump('f1tel.changes_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('f1tel.change_queue', '');
+SELECT pg_catalog.pg_extension_config_dump('f1tel.sink_dead_letters', '');
+SELECT pg_catalog.pg_extension_config_dump('f1tel.sink_dead_letters_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('f1tel.sink_status', '');
 /*
  * Security (issue 9): names bound at creation or a fixed search_path in every
  * function, the driver locks in a space of their own with a bounded wait,

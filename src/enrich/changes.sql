@@ -55,6 +55,8 @@ CREATE TABLE f1tel.change_subscribers (
 
 COMMENT ON TABLE f1tel.change_subscribers IS
 'Sinks reading the change feed; add and remove them with f1tel.subscribe() and f1tel.unsubscribe().';
+/* pg_dump keeps the feed: subscribers, changes (and their id sequence), queues */
+SELECT pg_catalog.pg_extension_config_dump('f1tel.change_subscribers', '');
 
 /*
  * One row image per change.  Key columns: (session_key, driver_number,
@@ -80,6 +82,8 @@ CREATE TABLE f1tel.changes (
 
 COMMENT ON TABLE f1tel.changes IS
 'Row images of driver_laps and race_control changes not yet acknowledged by every subscriber; read them with f1tel.read_changes().';
+SELECT pg_catalog.pg_extension_config_dump('f1tel.changes', '');
+SELECT pg_catalog.pg_extension_config_dump('f1tel.changes_id_seq', '');
 
 CREATE TABLE f1tel.change_queue (
 	subscriber			text NOT NULL,
@@ -90,6 +94,7 @@ CREATE INDEX change_queue_change_id_idx ON f1tel.change_queue (change_id);
 
 COMMENT ON TABLE f1tel.change_queue IS
 'Changes each subscriber has not acknowledged yet: one row per (subscriber, change), written in the transaction that made the change.';
+SELECT pg_catalog.pg_extension_config_dump('f1tel.change_queue', '');
 
 -- Timestamps in row images: UTC, microseconds, whatever the session's TimeZone.
 CREATE FUNCTION f1tel.utc_text(ts timestamptz)

@@ -157,6 +157,8 @@ CREATE INDEX driver_laps_lap_end_idx ON f1tel.driver_laps (session_key, driver_n
 
 COMMENT ON TABLE f1tel.driver_laps IS
 'Enriched laps, equal to the view driver_laps_v at every commit (maintained by triggers on laps, drivers and position); version goes up by one with every real change.';
+/* pg_dump keeps it: a restore continues the versions (and so the insertIds) */
+SELECT pg_catalog.pg_extension_config_dump('f1tel.driver_laps', '');
 
 /*
  * The last version of every deleted driver_laps row, so that a lap deleted and
@@ -172,6 +174,7 @@ CREATE TABLE f1tel.driver_laps_deleted (
 	deleted_at			timestamptz NOT NULL DEFAULT now(),
 	PRIMARY KEY (session_key, driver_number, lap_number)
 );
+SELECT pg_catalog.pg_extension_config_dump('f1tel.driver_laps_deleted', '');
 
 /*
  * The difference between driver_laps and its definition, both ways (EXCEPT

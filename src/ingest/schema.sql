@@ -131,6 +131,8 @@ CREATE TABLE f1tel.race_control (
 		(session_key, date, category, message, meeting_key, driver_number,
 		 lap_number, sector, flag, scope)
 );
+/* pg_dump: an identity sequence needs its own call (the table's is in footer.sql) */
+SELECT pg_catalog.pg_extension_config_dump('f1tel.race_control_id_seq', '');
 
 CREATE TABLE f1tel.car_data (
 	session_key				integer NOT NULL,
@@ -181,6 +183,7 @@ CREATE TABLE f1tel.dead_letters (
 	dead_at					timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX ON f1tel.dead_letters (topic, partition, "offset");
+SELECT pg_catalog.pg_extension_config_dump('f1tel.dead_letters_id_seq', '');
 
 /*
  * The consumer group's position: the next offset to read of each partition.

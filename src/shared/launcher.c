@@ -8,6 +8,15 @@
  * f1tel.bigquery_project or f1tel.enriched_topic is set.  A worker that stopped (an error, a
  * SIGTERM from f1tel.restart_workers(), DROP DATABASE) is started again after
  * a short pause; none is started while the database does not exist.
+ *
+ * Standbys: the launcher and its workers are registered with
+ * BgWorkerStart_RecoveryFinished, so while the server is in recovery (a
+ * streaming standby, crash recovery) the postmaster starts none of them: a
+ * standby runs no f1tel process and logs nothing about f1tel.  On promotion
+ * the postmaster starts the launcher, which starts the workers; they resume
+ * from the replicated f1tel.kafka_offsets (test/t/081_failover.pl fails if
+ * anything of f1tel runs in recovery).  Do not register them earlier: a
+ * worker in recovery could only fail its writes, over and over.
  */
 #include "postgres.h"
 

@@ -18,6 +18,9 @@ CREATE TABLE f1tel.sink_dead_letters (
 );
 COMMENT ON TABLE f1tel.sink_dead_letters IS
 'Rows a destination refused for good (BigQuery "invalid"), with the reason; the other rows of their request went on.';
+/* pg_dump keeps the sink's state (an identity sequence needs its own call) */
+SELECT pg_catalog.pg_extension_config_dump('f1tel.sink_dead_letters', '');
+SELECT pg_catalog.pg_extension_config_dump('f1tel.sink_dead_letters_id_seq', '');
 
 CREATE TABLE f1tel.sink_status (
 	sink					text PRIMARY KEY,
@@ -31,6 +34,7 @@ CREATE TABLE f1tel.sink_status (
 );
 COMMENT ON TABLE f1tel.sink_status IS
 'What each sink (bigquery, kafka) has pushed, and its last error; the backlog is in f1tel.change_backlog.';
+SELECT pg_catalog.pg_extension_config_dump('f1tel.sink_status', '');
 
 /*
  * What the sinks send for a change: the one home of these formulas.
