@@ -139,8 +139,15 @@ test/unit/test_key_file test/unit/test_jwt: test/unit/json_check.h test/unit/tes
 test/unit/test_oauth test/unit/test_bq_answer: test/unit/json_check.h
 test/unit/test_bq_body: test/unit/json_check.h test/unit/read_file.h
 
+# the parser of f1tel.kafka_config and its file, against the real librdkafka
+KAFKA_CONF_UNITS = test/unit/test_kafka_conf
+$(KAFKA_CONF_UNITS): test/unit/%: test/unit/%.c test/unit/harness.h src/shared/kafka_conf.c \
+		src/shared/kafka_conf.h
+	$(CC) $(TOOL_CFLAGS) -fsanitize=address,undefined -o $@ $< src/shared/kafka_conf.c \
+		$(shell pkg-config --libs rdkafka)
+
 # every program runs, even after one of them fails; then the run fails if any did
-UNIT_TESTS = $(DECODE_UNITS) $(SINK_UNITS)
+UNIT_TESTS = $(DECODE_UNITS) $(SINK_UNITS) $(KAFKA_CONF_UNITS)
 unit: $(UNIT_TESTS)
 	@failed=0; for t in $(UNIT_TESTS); do echo $$t; $$t || failed=$$((failed + 1)); done; \
 	if [ $$failed -ne 0 ]; then echo "unit: $$failed of $(words $(UNIT_TESTS)) programs failed"; exit 1; fi
