@@ -165,10 +165,12 @@ test/unit/fuzz_decode: test/unit/fuzz_decode.c $(UNIT_SRCS) src/ingest/decode.h 
 		$(shell pkg-config --cflags json-c) -o $@ test/unit/fuzz_decode.c $(UNIT_SRCS) \
 		$(shell pkg-config --libs json-c)
 
-# new inputs go to a scratch folder; test/unit/corpus holds the seeds only
+# new inputs go to a scratch folder; test/unit/corpus holds the seeds only.
+# FUZZ_TIME bounds the run in seconds (test/run-tests.sh runs a short one).
+FUZZ_TIME ?= 60
 fuzz: test/unit/fuzz_decode
 	mkdir -p tmp_fuzz
-	test/unit/fuzz_decode -max_total_time=60 tmp_fuzz test/unit/corpus
+	test/unit/fuzz_decode -max_total_time=$(FUZZ_TIME) tmp_fuzz test/unit/corpus
 
 .PHONY: install-tools uninstall-tools unit fuzz
 
