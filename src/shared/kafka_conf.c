@@ -139,6 +139,7 @@ conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, bool show_n
 		snprintf(errbuf, errlen, "librdkafka refused the value of property \"%s\"", name);
 	else
 		snprintf(errbuf, errlen, "librdkafka refused property \"%s\": %s", name, reason);
+	explicit_bzero(rderr, sizeof(rderr));	/* it may quote the value */
 	return false;
 }
 
