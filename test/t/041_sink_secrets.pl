@@ -9,6 +9,9 @@
 # the check the credentials would go to the local server, which counts them
 # (/_stats), and no traffic leaves the machine either way.  Then the same
 # key and endpoint written 127.0.0.1: the exchange works.
+# Last, a SASL password put into f1tel.kafka_config in postgresql.conf is
+# refused at reload, naming f1tel.kafka_config_file, and the value is not in
+# the server log (PostgreSQL logs an accepted new value there).
 use strict;
 use warnings;
 use FindBin;
@@ -105,6 +108,21 @@ ok($node->poll_query_until('postgres', q{
 	'and no error stands')
   or diag 'last_error: ' . last_error($node);
 cmp_ok(stats()->{tokens_issued}, '>', 0, 'a token was issued');
+
+# --- 4. a secret in f1tel.kafka_config is refused at reload, and not logged
+my $log_at = -s $node->logfile;
+$node->append_conf('postgresql.conf',
+	"f1tel.kafka_config = 'security.protocol=SASL_SSL, sasl.username=u, sasl.password=Sx7-reload-pw'\n");
+$node->reload;
+ok($node->wait_for_log(qr/property "sasl\.password" holds a secret: set it in the file named by f1tel\.kafka_config_file/,
+	$log_at), 'a sasl.password in f1tel.kafka_config is refused at reload, naming the file setting');
+$node->append_conf('postgresql.conf', "f1tel.kafka_config = 'sasl.username=u,Sx7-tail-of-a-value'\n");
+$node->reload;
+ok($node->wait_for_log(qr/entry 2 \(after property "sasl\.username"\): expected name=value/, $log_at),
+	'an unescaped comma is reported by entry, not by the text after it');
+unlike(slurp_file($node->logfile), qr/Sx7/, 'neither value is in the server log');
+like($node->safe_psql('postgres', 'SHOW f1tel.kafka_config'), qr/^session\.timeout\.ms=6000/,
+	'the old value stays in force');
 
 $node->stop;
 stop_bigquery($bq);
