@@ -34,7 +34,10 @@ ALTER SYSTEM SET f1tel.kafka_config = 'securty.protocol=SASL_SSL';
 ALTER SYSTEM SET f1tel.kafka_config = 'group.id=other';
 ALTER SYSTEM SET f1tel.kafka_config = 'no equals sign';
 ALTER SYSTEM SET f1tel.kafka_config = 'security.protocol=carrier-pigeon';
-ALTER SYSTEM SET f1tel.kafka_config = 'sasl.password=s3cr3t\,with\,commas, fetch.wait.max.ms=50';
+ALTER SYSTEM SET f1tel.kafka_config = 'sasl.username=user\,with\,commas, fetch.wait.max.ms=50';
+-- secrets belong in f1tel.kafka_config_file; no value is ever echoed
+ALTER SYSTEM SET f1tel.kafka_config = 'security.protocol=SASL_SSL, sasl.password=s3cr3t';
+ALTER SYSTEM SET f1tel.kafka_config = 'sasl.username=user,s3cr3t_tail';
 ALTER SYSTEM RESET f1tel.kafka_config;
 ALTER SYSTEM SET f1tel.kafka_config_file = '/nonexistent/kafka.properties';
 ALTER SYSTEM SET f1tel.topic_laps = 'bad topic name';

@@ -1,11 +1,18 @@
 # test/install-deps.sh — sourced by test/run-tests.sh and test/demo.sh:
 # installs the Debian 12 packages f1tel needs to build, test and run, if any
-# is missing.  Sets SUDO ("" as root, "sudo" otherwise).
+# is missing.  Sets SUDO ("" as root, "sudo" otherwise).  Defines
+# f1tel_install_bq_python, which test/run-tests.sh calls (the demo needs it
+# not): Google's Python client for BigQuery, pinned, in a venv kept between
+# runs; exports F1TEL_BQ_PYTHON, its python.
+#
+# clang and libclang-rt-14-dev are `make fuzz`'s (libFuzzer and the
+# sanitizers' runtime); Google's `bq` CLI comes with the machine's image
+# (google-cloud-cli), not from here: no registry this project reaches has it.
 
 F1TEL_PACKAGES="build-essential pkg-config clang libclang-rt-14-dev \
 postgresql-15 postgresql-server-dev-15 libipc-run-perl \
 librdkafka-dev libjson-c-dev libcurl4-openssl-dev libssl-dev zlib1g-dev \
-kcat python3 python3-confluent-kafka python3-psycopg2 python3-yaml shellcheck sudo git"
+kcat python3 python3-venv python3-confluent-kafka python3-psycopg2 python3-yaml shellcheck sudo git"
 
 if [ "$(id -u)" = 0 ]; then
 	SUDO=
@@ -27,3 +34,20 @@ if [ -n "$f1tel_missing" ]; then
 		$F1TEL_PACKAGES >/dev/null
 fi
 export PATH="/usr/lib/postgresql/15/bin:$PATH"
+
+# google-cloud-bigquery from PyPI, for test/t/030_bigquery_server.pl: in a
+# venv of Debian's python3 (PEP 668 keeps pip out of the system's), named
+# after the version, so a new pin makes a new venv and an old one is reused.
+F1TEL_BQ_CLIENT_VERSION=3.47.0
+f1tel_install_bq_python() {
+	local venv=${F1TEL_BQ_VENV:-/var/cache/f1tel/venv-google-cloud-bigquery-$F1TEL_BQ_CLIENT_VERSION}
+	if ! "$venv/bin/python" -c 'import google.cloud.bigquery' 2>/dev/null; then
+		echo "installing google-cloud-bigquery==$F1TEL_BQ_CLIENT_VERSION into $venv"
+		$SUDO rm -rf "$venv"
+		$SUDO mkdir -p "$(dirname "$venv")"
+		$SUDO /usr/bin/python3 -m venv "$venv"
+		$SUDO "$venv/bin/pip" install -q --disable-pip-version-check \
+			"google-cloud-bigquery==$F1TEL_BQ_CLIENT_VERSION"
+	fi
+	export F1TEL_BQ_PYTHON="$venv/bin/python"
+}

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # test/run-tests.sh — the whole f1tel test suite, from a fresh Debian 12 machine.
 #
-# Installs the Debian packages it needs (apt-get; with sudo unless root),
-# builds with -Wall -Wextra -Werror, installs the extension and the two
-# programs, then runs the plain-C unit tests, the pg_regress tests and the TAP
-# tests (PostgreSQL::Test::Cluster + f1tel-broker + f1tel-feed).
+# Installs the Debian packages it needs (apt-get; with sudo unless root) and
+# google-cloud-bigquery (pinned, in a venv), builds with -Wall -Wextra
+# -Werror, installs the extension and the two programs, then runs the
+# plain-C unit tests, a short fuzzing run of the decoder, the local BigQuery
+# server's unit tests, the pg_regress tests and the TAP tests
+# (PostgreSQL::Test::Cluster + f1tel-broker + f1tel-feed).  Here Google's
+# clients (`bq`, google-cloud-bigquery) are required: test/t/030 fails
+# without them rather than skipping (F1TEL_REQUIRE_BQ_CLIENTS=1).
 #
 # PostgreSQL refuses to run as root: as root, the server tests run as the
 # "postgres" user in a copy of the tree.  The recorded sessions are read from
@@ -22,6 +26,8 @@ tap=1
 [ "${1:-}" = "--no-tap" ] && tap=0
 
 . "$root/test/install-deps.sh"
+f1tel_install_bq_python
+export F1TEL_REQUIRE_BQ_CLIENTS=1
 
 step() { printf '\n==== %s ====\n' "$*"; }
 
@@ -32,6 +38,13 @@ $SUDO make install
 
 step "unit tests (plain C, no server)"
 make unit
+
+# libFuzzer on the OpenF1 decoder, from the seeds in test/unit/corpus
+step "fuzzing the decoder (make fuzz, 25 s)"
+make fuzz FUZZ_TIME=25
+
+step "the local BigQuery server's unit tests (test/bigquery/test_server.py)"
+PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 test/bigquery/test_server.py
 
 # docker/ cannot run here (no Docker engine): check what can be checked
 step "docker files (test/docker_check.py)"
@@ -62,7 +75,8 @@ if [ "$(id -u)" = 0 ]; then
 	# data inside the tree: the copy's own (this tree may be unreadable to postgres)
 	data=$F1TEL_DATA
 	case "$data" in "$root"/*) data="$work/${data#"$root"/}" ;; esac
-	su postgres -s /bin/bash -c "cd '$work' && F1TEL_DATA='$data' make installcheck $tap_opts" || status=$?
+	su postgres -s /bin/bash -c "cd '$work' && F1TEL_DATA='$data' F1TEL_REQUIRE_BQ_CLIENTS=1 \
+		F1TEL_BQ_PYTHON='$F1TEL_BQ_PYTHON' make installcheck $tap_opts" || status=$?
 	if [ $status != 0 ]; then
 		cat "$work/regression.diffs" 2>/dev/null || true
 		for f in "$work"/tmp_check/log/regress_log_*; do

@@ -16,9 +16,11 @@
 
 /*
  * Apply the pairs of spec to conf (conf may be NULL to only check the
- * syntax).  Properties that f1tel sets itself (reserved) are refused.
+ * syntax).  Properties that f1tel sets itself (reserved) are refused, and so
+ * are secret ones (f1_kafka_conf_is_secret: they belong in the file).
  * On error returns false and writes a reason into errbuf; the reason never
- * contains a value, since values may be secrets.
+ * contains a value, since values may be secrets, nor a name that may be
+ * the tail of a value cut at an unescaped comma.
  */
 extern bool f1_kafka_conf_apply(rd_kafka_conf_t *conf, const char *spec,
 								char *errbuf, size_t errlen);
@@ -32,6 +34,12 @@ extern bool f1_kafka_conf_apply(rd_kafka_conf_t *conf, const char *spec,
  */
 extern bool f1_kafka_conf_apply_file(rd_kafka_conf_t *conf, const char *path,
 									 char *errbuf, size_t errlen);
+
+/*
+ * Whether a property's value is a secret (sasl.password, ssl.key.password,
+ * ssl.key.pem, ...): refused in f1tel.kafka_config, allowed in the file.
+ */
+extern bool f1_kafka_conf_is_secret(const char *name);
 
 /* Set one property, with the same error conventions. */
 extern bool f1_kafka_conf_set(rd_kafka_conf_t *conf, const char *name,

@@ -112,7 +112,13 @@ setup(Transfer *t, F1HttpRequest *req, long timeout_ms)
 		SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) 0);
 	}
 	if (req->bearer != NULL)
-		t->headers = curl_slist_append(t->headers, psprintf("Authorization: Bearer %s", req->bearer));
+	{
+		/* a copy of the token: wiped here and in finish() */
+		hdr = psprintf("Authorization: Bearer %s", req->bearer);
+		t->headers = curl_slist_append(t->headers, hdr);
+		explicit_bzero(hdr, strlen(hdr));
+		pfree(hdr);
+	}
 	if (req->extra_header != NULL)
 		t->headers = curl_slist_append(t->headers, req->extra_header);
 	t->headers = curl_slist_append(t->headers, "Expect:");
@@ -132,6 +138,8 @@ finish(Transfer *t, CURLcode result)
 	}
 	curl_multi_remove_handle(multi, t->easy);
 	curl_easy_cleanup(t->easy);
+	for (struct curl_slist *l = t->headers; l != NULL; l = l->next)
+		explicit_bzero(l->data, strlen(l->data));
 	curl_slist_free_all(t->headers);
 	t->easy = NULL;
 }

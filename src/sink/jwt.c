@@ -17,7 +17,12 @@
  *    the key is loaded from a read-only memory BIO over our own copy, so
  *    OpenSSL makes no copy of the PEM text.  Error messages are built from
  *    fixed text, field names and OpenSSL's error strings only: never from
- *    values read out of the key file (except a sanitised "type").
+ *    values read out of the key file (except a sanitised "type").  The
+ *    signature and its base64url text are wiped before they are freed: only
+ *    the JWT returned holds them, for the caller to wipe.
+ *  - A key file whose token_uri would carry the JWT over plain http to a
+ *    host that is not a loopback one is refused (oauth.h,
+ *    f1_url_may_carry_credentials).
  *  - Memory comes from malloc (see jwt.h for who frees what).
  *  - Thread-safe: no global state (OpenSSL's error queue is per thread).
  */
@@ -37,6 +42,7 @@
 #include "shared/cutil.h"
 #include "sink/json_text.h"
 #include "sink/jwt.h"
+#include "sink/oauth.h"
 
 /* ---- messages ------------------------------------------------------------ */
 
@@ -317,6 +323,14 @@ f1_service_account_parse(const char *json, size_t len, F1ServiceAccount *sa,
 		f1_set_msg(errbuf, errlen, "%s: out of memory", what);
 		goto fail;
 	}
+	/* the signed JWT goes there: never over plain http to another host */
+	if (!f1_url_may_carry_credentials(sa->token_uri))
+	{
+		f1_set_msg(errbuf, errlen,
+				   "%s: \"token_uri\" is not an https:// URL (plain http:// only to a loopback host: 127.0.0.1, [::1], localhost)",
+				   what);
+		goto fail;
+	}
 
 	repair_newlines(sa->private_key);
 	pkey = load_rsa_key(sa->private_key, what, errbuf, errlen);
@@ -447,9 +461,12 @@ f1_jwt_sign(const F1ServiceAccount *sa, const char *scope, const char *aud,
 done:
 	ERR_clear_error();
 	EVP_MD_CTX_free(md);		/* frees pctx too */
-	EVP_PKEY_free(pkey);
+	EVP_PKEY_free(pkey);		/* OpenSSL clears the key's numbers */
+	/* the signature makes the JWT a credential: wipe every copy but the one returned */
+	if (sig != NULL)
+		OPENSSL_cleanse(sig, siglen);
 	free(sig);
-	free(sig64);
+	free_secret(sig64);
 	free(input);
 	free(h64);
 	free(c64);

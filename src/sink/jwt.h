@@ -20,7 +20,7 @@
  *  - Memory comes from malloc.  Strings returned are the caller's to free();
  *    an F1ServiceAccount's strings are freed by f1_service_account_free(),
  *    which wipes the private key first.  Callers should wipe the key file's
- *    bytes and JWTs (OPENSSL_cleanse) before freeing them too.
+ *    bytes and JWTs (OPENSSL_cleanse, explicit_bzero) before freeing them too.
  *  - errbuf/errlen: a one-line reason is written there on failure, always
  *    NUL-terminated and truncated to errlen; errbuf may be NULL.
  *  - Thread-safe: no global state (OpenSSL's error queue is per thread).
@@ -62,7 +62,9 @@ typedef struct F1ServiceAccount
  * be NUL-terminated).  Requires "type": "service_account", "client_email"
  * and "private_key" (PEM; a key whose newlines are still written as the two
  * characters \n, as happens when a key is pasted into an environment
- * variable, is repaired).  The key must load with OpenSSL and be an RSA key.
+ * variable, is repaired).  The key must load with OpenSSL and be an RSA key,
+ * and token_uri must be https:// (or http:// to a loopback host, for a local
+ * server: f1_url_may_carry_credentials() in oauth.h).
  * On success fills *sa and returns true; on failure returns false, leaves
  * *sa zeroed (nothing to free) and names the missing or bad field in errbuf,
  * e.g. 'service account key: missing "client_email"'.

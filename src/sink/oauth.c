@@ -16,11 +16,17 @@
  *    truncated answer may hold part of a token).
  *  - Memory comes from malloc (see oauth.h for who frees what).
  *  - Thread-safe: no global state.
+ *  - Where a credential may go (f1_url_may_carry_credentials): https, or
+ *    plain http to a loopback host only; the host is parsed strictly, so a
+ *    URL that libcurl might read differently is refused rather than guessed.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <json-c/json_object.h>
 
@@ -203,4 +209,61 @@ fail:
 	f1_json_wipe_string(tok);
 	json_object_put(obj);
 	return false;
+}
+
+/* ---- where credentials may be sent ---------------------------------------- */
+
+bool
+f1_url_may_carry_credentials(const char *url)
+{
+	const char *host;
+	const char *end;
+	char		name[64];
+	size_t		n;
+	unsigned char addr[16];
+
+	if (url == NULL)
+		return false;
+	if (strncasecmp(url, "https://", 8) == 0)
+		return url[8] != '\0';
+	if (strncasecmp(url, "http://", 7) != 0)
+		return false;
+	host = url + 7;
+	if (*host == '[')
+	{
+		/* an IPv6 literal: [::1] */
+		end = strchr(host, ']');
+		if (end == NULL)
+			return false;
+		n = (size_t) (end - host - 1);
+		if (n == 0 || n >= sizeof(name))
+			return false;
+		memcpy(name, host + 1, n);
+		name[n] = '\0';
+		if (inet_pton(AF_INET6, name, addr) != 1 ||
+			!IN6_IS_ADDR_LOOPBACK((struct in6_addr *) addr))
+			return false;
+		end++;
+	}
+	else
+	{
+		end = host + strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-");
+		n = (size_t) (end - host);
+		if (n == 0 || n >= sizeof(name))
+			return false;
+		memcpy(name, host, n);
+		name[n] = '\0';
+		if (strcasecmp(name, "localhost") != 0 &&
+			(inet_pton(AF_INET, name, addr) != 1 || addr[0] != 127))
+			return false;
+	}
+	/* then only a port, and the end of the authority */
+	if (*end == ':')
+	{
+		end++;
+		if (*end < '0' || *end > '9')
+			return false;
+		end += strspn(end, "0123456789");
+	}
+	return *end == '\0' || *end == '/' || *end == '?' || *end == '#';
 }

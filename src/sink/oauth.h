@@ -49,4 +49,14 @@ extern char *f1_token_request_body(const char *jwt);
 extern bool f1_token_response_parse(const char *body, size_t len, char **access_token,
 									int64_t *expires_in, char *errbuf, size_t errlen);
 
+/*
+ * Whether a credential (a bearer token, a signed JWT) may be sent to url:
+ * an https:// URL, or an http:// URL whose host is a loopback one
+ * (127.0.0.0/8 as a dotted quad, [::1], localhost), for a local server.
+ * Anything else is refused: another scheme, a user name or password in the
+ * URL, a host written in any other way.  Case-insensitive for the scheme
+ * and "localhost".
+ */
+extern bool f1_url_may_carry_credentials(const char *url);
+
 #endif							/* F1TEL_SINK_OAUTH_H */

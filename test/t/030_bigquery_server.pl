@@ -2,8 +2,13 @@
 #
 # Starts the server on a free port (--port 0, the port is read from its
 # "ready on" line) and drives it two ways:
-#  - with Google's own `bq` CLI (skipped when bq is not installed): mk
-#    --dataset, show, mk --table, show, insert, head, ls, query COUNT(*);
+#  - with Google's own `bq` CLI: mk --dataset, show, mk --table, show,
+#    insert, head, ls, query COUNT(*);
+#  - with Google's Python client, google-cloud-bigquery (the python named by
+#    F1TEL_BQ_PYTHON, or python3 if it has the module): create_dataset,
+#    create_table, get_table, insert_rows_json (row_ids de-duplicated, an
+#    unknown field refused), list_rows, query_and_wait, update_table (a
+#    column added), list_datasets;
 #  - over HTTP (HTTP::Tiny): insertAll unknown field -> invalid + stopped,
 #    insertId de-duplication, the 10 MB JSON 400 and the HTML 413, TRUNCATE
 #    refused while rows are in the streaming buffer (then allowed after
@@ -11,6 +16,9 @@
 #    `openssl genrsa` (a wrong key refused, an expired token -> 401), fault
 #    injection (503 twice, then success).
 # Needs no PostgreSQL; runs as any user (HOME for bq is a temporary directory).
+# Either client missing skips its part, unless F1TEL_REQUIRE_BQ_CLIENTS=1
+# (test/run-tests.sh sets it; test/install-deps.sh installs the Python
+# client): then a missing client fails the test.
 use strict;
 use warnings;
 
@@ -138,6 +146,8 @@ SKIP:
 {
 	my $bq = `sh -c 'command -v bq' 2>/dev/null`;
 	chomp $bq;
+	fail("Google's bq CLI is required (F1TEL_REQUIRE_BQ_CLIENTS=1) but not installed")
+	  if !$bq && $ENV{F1TEL_REQUIRE_BQ_CLIENTS};
 	skip "Google's bq CLI is not installed", 10 unless $bq;
 
 	local $ENV{HOME} = "$tmp/home";
@@ -193,6 +203,70 @@ SKIP:
 		($rc, $out) = $run->('bq', "--api=$base", '--project_id=p', '--format=json', 'ls', 'p:ds');
 		like($out, qr/"tableId":\s*"t"/, 'bq ls with CLOUDSDK_AUTH_ACCESS_TOKEN_FILE') or diag $out;
 	}
+}
+
+# ---- google-cloud-bigquery (Python) -----------------------------------------
+
+SKIP:
+{
+	my $py;
+	foreach my $cand (grep { defined && $_ ne '' } $ENV{F1TEL_BQ_PYTHON}, $python)
+	{
+		if (run_quiet($cand, '-c', 'import google.cloud.bigquery'))
+		{
+			$py = $cand;
+			last;
+		}
+	}
+	fail('google-cloud-bigquery is required (F1TEL_REQUIRE_BQ_CLIENTS=1) but no python has it'
+		  . ' (F1TEL_BQ_PYTHON=' . ($ENV{F1TEL_BQ_PYTHON} // '') . ')')
+	  if !$py && $ENV{F1TEL_REQUIRE_BQ_CLIENTS};
+	skip 'google-cloud-bigquery is not installed', 10 unless $py;
+
+	spew("$tmp/gcbq.py", <<'PY');
+import json, sys
+from google.api_core.client_options import ClientOptions
+from google.cloud import bigquery
+from google.oauth2.credentials import Credentials
+
+base, token = sys.argv[1], sys.argv[2]
+c = bigquery.Client(project="p", credentials=Credentials(token=token),
+                    client_options=ClientOptions(api_endpoint=base))
+out = {"version": bigquery.__version__}
+out["dataset"] = c.create_dataset("p.gc").dataset_id
+c.create_table(bigquery.Table("p.gc.t", schema=[
+    bigquery.SchemaField("name", "STRING"), bigquery.SchemaField("n", "INTEGER"),
+    bigquery.SchemaField("at", "TIMESTAMP")]))
+out["schema"] = [f.name for f in c.get_table("p.gc.t").schema]
+out["insert_errors"] = c.insert_rows_json("p.gc.t", [
+    {"name": "a", "n": 1, "at": "2023-11-19T06:00:00Z"}, {"name": "b", "n": 2, "at": None}],
+    row_ids=["r1", "r2"])
+out["insert_again"] = c.insert_rows_json("p.gc.t", [{"name": "a", "n": 1}], row_ids=["r1"])
+out["insert_bad"] = bool(c.insert_rows_json("p.gc.t", [{"name": "c", "nope": 1}]))
+out["rows"] = sorted([r["name"], r["n"], r["at"].isoformat() if r["at"] else None]
+                     for r in c.list_rows("p.gc.t"))
+out["count"] = [r["n"] for r in c.query_and_wait("SELECT COUNT(*) AS n FROM gc.t")]
+t = c.get_table("p.gc.t")
+t.schema = list(t.schema) + [bigquery.SchemaField("extra", "STRING")]
+out["patched"] = [f.name for f in c.update_table(t, ["schema"]).schema]
+out["datasets"] = [d.dataset_id for d in c.list_datasets()]
+print(json.dumps(out, sort_keys=True))
+PY
+	my $out = `'$py' '$tmp/gcbq.py' '$base' '$static' 2>&1`;
+	is($?, 0, 'google-cloud-bigquery: the script ran') or diag $out;
+	my ($line) = $out =~ /^(\{.*\})\s*$/m;
+	my $g = eval { $json->decode($line // '') } // {};
+	note "google-cloud-bigquery $g->{version}" if $g->{version};
+	is($g->{dataset}, 'gc', 'google-cloud-bigquery: create_dataset');
+	is_deeply($g->{schema}, [qw(name n at)], '... create_table, get_table');
+	is_deeply($g->{insert_errors}, [], '... insert_rows_json');
+	is_deeply($g->{insert_again}, [], '... a row_id sent again is accepted');
+	ok($g->{insert_bad}, '... an unknown field is refused');
+	is_deeply($g->{rows}, [ [ 'a', 1, '2023-11-19T06:00:00+00:00' ], [ 'b', 2, undef ] ],
+		'... list_rows: each row once, TIMESTAMPs as such');
+	is_deeply($g->{count}, [2], '... query_and_wait COUNT(*)');
+	is_deeply($g->{patched}, [qw(name n at extra)], '... update_table adds a column');
+	ok((grep { $_ eq 'gc' } @{ $g->{datasets} // [] }), '... list_datasets');
 }
 
 # ---- HTTP checks ------------------------------------------------------------

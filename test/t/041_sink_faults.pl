@@ -8,6 +8,11 @@
 # resets), a kill -9 of the sink and an immediate restart of PostgreSQL while
 # requests hang.  End state: BigQuery's latest version of each lap equals
 # f1tel.driver_laps, no row version is stored twice, nothing is left queued.
+# Throughout, no secret shows where a user or an operator can look (the
+# server log, pg_stat_activity, pg_settings, f1tel.sink_status): not the key,
+# not a JWT (its signature alone neither), not an access token, and not the
+# SASL password set through f1tel.kafka_config_file (the embedded broker
+# speaks PLAINTEXT, so librdkafka only holds it).
 use strict;
 use warnings;
 use FindBin;
@@ -42,8 +47,42 @@ sub write_key
 }
 write_key('wrong');
 
+my $sasl_password = 'Sx7-sasl-' . join('', map { ('a' .. 'z')[ int(rand(26)) ] } 1 .. 16);
+open(my $kfh, '>', "$dir/kafka.properties") or die;
+print $kfh "# secrets of the Kafka clients\nsasl.username=f1tel\nsasl.password=$sasl_password\n";
+close $kfh;
+chmod 0600, "$dir/kafka.properties";
+
 my $node = new_node('sinkfaults', broker => $broker,
-	conf => sink_conf($bq, credentials => "$dir/sa.json", timeout_ms => 3000));
+	conf => sink_conf($bq, credentials => "$dir/sa.json", timeout_ms => 3000)
+	  . "f1tel.kafka_config_file = '$dir/kafka.properties'\n");
+
+# What a secret looks like: key material, a JWT (header.claims, or the RS256
+# signature of a 2048-bit key alone: 342 base64url characters), an access
+# token of the local server (ya29.local-...), the SASL password.
+my $secret_re = qr/PRIVATE KEY|MII[A-Za-z0-9+\/]{40}|eyJ[A-Za-z0-9_-]{10,}\.eyJ|[A-Za-z0-9_-]{300,}|ya29\.|\Q$sasl_password\E/;
+# the pattern is no blind one: it finds each kind of secret
+like("x eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.sig y", $secret_re, 'the leak pattern finds a JWT');
+like('Authorization: Bearer ya29.local-abc', $secret_re, 'the leak pattern finds a token');
+like('sig ' . ('Ab_-' x 86), $secret_re, 'the leak pattern finds a bare signature');
+like("pw=$sasl_password", $secret_re, 'the leak pattern finds the SASL password');
+
+sub no_secrets
+{
+	my ($label) = @_;
+	my $log = slurp_file($node->logfile);
+	my ($where) = $log =~ /(.{0,80}$secret_re.{0,20})/;
+	ok(!defined $where, "$label: no secret in the server log") or diag "found: $where";
+	foreach my $view (
+		[ 'pg_stat_activity', q{SELECT string_agg(a::text, E'\n') FROM pg_stat_activity a} ],
+		[ 'pg_settings', q{SELECT string_agg(s::text, E'\n') FROM pg_settings s} ],
+		[ 'f1tel.sink_status', q{SELECT string_agg(s::text, E'\n') FROM f1tel.sink_status s} ])
+	{
+		my $text = $node->safe_psql('postgres', $view->[1]);
+		($where) = $text =~ /(.{0,80}$secret_re.{0,20})/;
+		ok(!defined $where, "$label: no secret in $view->[0]") or diag "found: $where";
+	}
+}
 my @endpoints = qw(sessions meetings drivers laps position race_control);
 
 # Wait until a replay of 9189 (under a session key offset) is fully ingested:
@@ -105,8 +144,9 @@ pass('a wrong key is reported in sink_status: '
 	  . $node->safe_psql('postgres', q{SELECT last_error FROM f1tel.sink_status WHERE sink = 'bigquery'}));
 cmp_ok($node->safe_psql('postgres', q{SELECT pending FROM f1tel.change_backlog WHERE subscriber = 'bigquery'}),
 	'>=', 949 + 73, 'and every change is still queued');
-my $log = slurp_file($node->logfile);
-unlike($log, qr/PRIVATE KEY|MII[A-Za-z0-9+\/]{40}/, 'no key material in the server log');
+no_secrets('with the wrong key');
+like($node->safe_psql('postgres', q{SELECT setting FROM pg_settings WHERE name = 'f1tel.kafka_config_file'}),
+	qr/kafka\.properties$/, 'the SASL password is set through the file');
 
 # --- 2. the right key: everything arrives; tokens expire every 4 s and are refreshed
 write_key('good');
@@ -121,6 +161,8 @@ my (undef, $stats) = bq_call($bq, 'GET', '/_stats');
 note 'server stats: ' . encode_json($stats);
 unlike($node->safe_psql('postgres', q{SELECT coalesce(last_error, '') FROM f1tel.sink_status WHERE sink = 'bigquery'}),
 	qr/./, 'no error standing after the token refresh');
+cmp_ok($stats->{tokens_issued}, '>=', 2, 'tokens were issued and refreshed');
+no_secrets('after tokens were refreshed');
 
 # --- 3. injected faults on insertAll
 my @faults = (
@@ -171,6 +213,7 @@ crash_mid_push('immediate restart', 300000, sub {
 });
 
 is($node->safe_psql('postgres', 'SELECT count(*) FROM f1tel.sink_dead_letters'), '0', 'no row refused');
+no_secrets('at the end');
 $node->stop;
 stop_bigquery($bq);
 stop_broker($broker);

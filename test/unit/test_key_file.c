@@ -236,4 +236,43 @@ test_service_account(void)
 	end_case();
 }
 
-HARNESS_MAIN(make_keys(); test_service_account(); free_keys();)
+/* ---- token_uri: https, or http to a loopback host ----------------------------- */
+
+static void
+test_token_uri(void)
+{
+	static const char *const good[] = {
+		"https://oauth2.googleapis.com/token", "http://127.0.0.1:9/token",
+		"http://127.8.9.10/token", "http://localhost:8080/token", "http://[::1]:9/token",
+		"HTTPS://oauth2.googleapis.com/token", NULL
+	};
+	static const char *const bad[] = {
+		"http://oauth2.googleapis.com/token", "http://10.0.0.1/token",
+		"http://127.0.0.1.evil.example/token", "http://127.0.0.1@evil.example/token",
+		"ftp://127.0.0.1/token", "//oauth2.googleapis.com/token", NULL
+	};
+	F1ServiceAccount sa;
+	char		err[ERRLEN];
+	char	   *json;
+
+	begin_case("key file: token_uri must be https (http only to a loopback host)");
+	for (int i = 0; good[i] != NULL; i++)
+	{
+		json = key_json_set(rsa_pem, "token_uri", json_object_new_string(good[i]));
+		CHECKF(sa_parse(json, &sa, err), "%s refused: %s", good[i], err);
+		f1_service_account_free(&sa);
+		free(json);
+	}
+	for (int i = 0; bad[i] != NULL; i++)
+	{
+		json = key_json_set(rsa_pem, "token_uri", json_object_new_string(bad[i]));
+		CHECKF(!sa_parse(json, &sa, err), "%s accepted", bad[i]);
+		CHECKF(strstr(err, "\"token_uri\" is not an https:// URL") != NULL &&
+			   strstr(err, "evil") == NULL && no_key_material(err, rsa_pem), "error: %s", err);
+		CHECK(sa.private_key == NULL && sa.token_uri == NULL);
+		free(json);
+	}
+	end_case();
+}
+
+HARNESS_MAIN(make_keys(); test_service_account(); test_token_uri(); free_keys();)

@@ -121,4 +121,34 @@ test_token_response(void)
 #undef TOKEN_PARSE
 }
 
-HARNESS_MAIN(test_token_request(); test_token_response();)
+/* ---- where a credential may be sent -------------------------------------------- */
+
+static void
+test_url_may_carry_credentials(void)
+{
+	static const char *const yes[] = {
+		"https://bigquery.googleapis.com", "https://oauth2.googleapis.com/token",
+		"HTTPS://bigquery.googleapis.com", "https://10.0.0.1:8443",
+		"http://127.0.0.1", "http://127.0.0.1:9050", "http://127.255.0.1/token",
+		"http://localhost:9050", "http://LOCALHOST/token", "http://[::1]:9050",
+		"http://[::1]", "http://127.0.0.1:9050?x", NULL
+	};
+	static const char *const no[] = {
+		"http://bigquery.googleapis.com", "http://10.0.0.1:9050", "http://128.0.0.1",
+		"http://127.0.0.1.evil.example", "http://127.0.0.1@evil.example",
+		"http://user:pw@127.0.0.1", "http://localhost.evil.example", "http://127.1",
+		"http://[::2]", "http://[::ffff:127.0.0.1]x", "http://127.0.0.1:", "http://127.0.0.1:x",
+		"http://127.0.0.1\\@evil.example", "http://", "https://", "ftp://127.0.0.1",
+		"127.0.0.1:9050", "", NULL
+	};
+
+	begin_case("credentials go over https, or plain http to a loopback host");
+	for (int i = 0; yes[i] != NULL; i++)
+		CHECKF(f1_url_may_carry_credentials(yes[i]), "refused: %s", yes[i]);
+	for (int i = 0; no[i] != NULL; i++)
+		CHECKF(!f1_url_may_carry_credentials(no[i]), "allowed: %s", no[i]);
+	CHECK(!f1_url_may_carry_credentials(NULL));
+	end_case();
+}
+
+HARNESS_MAIN(test_token_request(); test_token_response(); test_url_may_carry_credentials();)
