@@ -83,3 +83,20 @@ LANGUAGE C IMMUTABLE
 AS 'MODULE_PATHNAME', 'f1tel_bigquery_schema';
 COMMENT ON FUNCTION f1tel.bigquery_schema() IS
 'The fields, types and modes of the BigQuery tables the sink creates (driver_laps, race_control).';
+
+/* ---- ingest: environmental errors retry the batch (src/ingest/schema.sql) ---- */
+ALTER TABLE f1tel.kafka_offsets ADD COLUMN retries integer NOT NULL DEFAULT 0;
+CREATE OR REPLACE VIEW f1tel.ingest_status AS
+SELECT o.group_id,
+	   o.topic,
+	   o.partition,
+	   o.next_offset AS stored_offset,
+	   o.high_watermark,
+	   greatest(coalesce(o.high_watermark, 0) - coalesce(o.next_offset, 0), 0) AS lag,
+	   o.rows_total AS rows,
+	   o.dead_letters_total AS dead_letters,
+	   o.last_error,
+	   o.last_error_at,
+	   o.last_batch_at,
+	   o.retries
+FROM f1tel.kafka_offsets o;

@@ -43,6 +43,7 @@ f1_store_init(F1IngestBatch *b, MemoryContext parent)
 	for (int i = 0; i < F1E_COUNT; i++)
 		f1_batch_init(&b->tables[i], &f1_endpoints[i]);
 	b->cxt = AllocSetContextCreate(parent, "f1tel ingest batch", ALLOCSET_DEFAULT_SIZES);
+	b->write_cxt = AllocSetContextCreate(parent, "f1tel ingest write", ALLOCSET_DEFAULT_SIZES);
 }
 
 void
@@ -51,6 +52,7 @@ f1_store_reset(F1IngestBatch *b)
 	for (int i = 0; i < F1E_COUNT; i++)
 		f1_batch_reset(&b->tables[i]);
 	MemoryContextReset(b->cxt);
+	MemoryContextReset(b->write_cxt);
 	b->dead = NULL;
 	b->ndead = 0;
 	b->capdead = 0;
@@ -494,8 +496,11 @@ lock_drivers(F1IngestBatch *b)
 void
 f1_store_write(F1IngestBatch *b)
 {
-	MemoryContext old = MemoryContextSwitchTo(b->cxt);
+	MemoryContext old;
 
+	/* a batch written again (after an error) does not pile up arrays */
+	MemoryContextReset(b->write_cxt);
+	old = MemoryContextSwitchTo(b->write_cxt);
 	lock_drivers(b);
 	/*
 	 * The untimed endpoints first, by rank (sessions, meetings, drivers):
@@ -511,4 +516,5 @@ f1_store_write(F1IngestBatch *b)
 	if (b->ndead > 0)
 		write_dead_letters(b);
 	MemoryContextSwitchTo(old);
+	MemoryContextReset(b->write_cxt);
 }

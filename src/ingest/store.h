@@ -32,6 +32,7 @@ typedef struct F1IngestBatch
 	int			ndead;
 	int			capdead;
 	MemoryContext cxt;			/* reset by f1_store_reset */
+	MemoryContext write_cxt;	/* a write's arrays: reset by every write */
 } F1IngestBatch;
 
 extern void f1_store_init(F1IngestBatch *b, MemoryContext parent);

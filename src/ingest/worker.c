@@ -11,13 +11,17 @@
  *                 library's version (src/shared/extension.c)
  *   collect       what librdkafka has prefetched, up to a batch (batch.c)
  *   write         a full batch, or one that waited f1tel.batch_wait_ms:
- *                 one transaction with its offsets (batch.c)
+ *                 one transaction with its offsets (batch.c); after an
+ *                 error of the environment, again once its back-off is over
  *   housekeeping  every 5 s while idle: the extension still the same one,
  *                 the high watermarks for ingest_status (partitions.c)
  *   wait          on the latch and the consumer queue's wake-up pipe
  *                 together, with WL_EXIT_ON_PM_DEATH
  *
- * SIGTERM ends the worker (die); a memory context is reset every pass.  The
+ * SIGTERM ends the worker (die); SIGINT (pg_cancel_backend, a statement
+ * timeout) cancels the batch being written, which is written again later
+ * (batch.c), and is ignored between batches.  A memory context is reset
+ * every pass.  The
  * exactly-once rules are in ingest.h.  Never blocking DDL: the worker holds
  * no lock between batches; a batch takes the extension's lock without
  * waiting (DROP EXTENSION waits at most one batch), and the worker exits
@@ -125,9 +129,17 @@ static bool
 write_if_due(long *timeout)
 {
 	long		waited;
+	long		backoff;
 
 	if (f1_collected_count() == 0)
 		return false;
+	/* a batch that failed for a reason of the environment waits its back-off */
+	backoff = f1_collected_backoff_ms();
+	if (backoff > 0)
+	{
+		*timeout = Min(*timeout, backoff);
+		return false;
+	}
 	waited = (GetCurrentTimestamp() - first_collected_at) / 1000;
 	if (f1_collected_count() < f1tel_batch_size && waited < f1tel_batch_wait_ms)
 	{
@@ -208,6 +220,8 @@ f1tel_ingest_main(Datum main_arg)
 
 		MemoryContextSwitchTo(loop_cxt);
 		MemoryContextReset(loop_cxt);
+		/* a cancel (or a statement timeout) between batches has nothing to cancel */
+		QueryCancelPending = false;
 		CHECK_FOR_INTERRUPTS();
 		f1tel_exit_if_database_locked();
 
@@ -221,8 +235,10 @@ f1tel_ingest_main(Datum main_arg)
 			drop_consumer();
 			continue;
 		}
-		if (write_if_due(&timeout) || !drained)
+		if (write_if_due(&timeout))
 			continue;			/* more may be waiting */
+		if (!drained && f1_collected_backoff_ms() == 0)
+			continue;			/* (a full batch waiting for its back-off waits below) */
 		housekeeping();
 		if (f1_ingest_consumer == NULL)
 			continue;
