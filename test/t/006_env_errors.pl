@@ -252,6 +252,10 @@ foreach my $t ('f1_laps', 'f1-race_control')
 		"content errors: $t stored up to the broker's end ($end)");
 }
 
+# the assignment read the offsets outside librdkafka's poll (src/ingest/consumer.c)
+unlike(slurp_file($node->logfile), qr/BUG: .* inside a librdkafka poll/,
+	'no database call inside a librdkafka callback');
+
 $node->stop;
 stop_broker($broker);
 done_testing();
