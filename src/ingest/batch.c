@@ -27,8 +27,13 @@
  * SYSTEM, ALTER ROLE / DATABASE), bounds a batch's write transaction;
  * lock_timeout bounds each of its lock waits.
  *
- * Memory: the collected messages are librdkafka's (destroyed when written
- * or dropped); the decoded rows live in the batch's own context (store.c).
+ * Memory is bounded by the batch: it ends at f1tel.batch_size messages or
+ * f1tel.batch_max_bytes of message values and keys held, whichever comes
+ * first (f1_collected_full).  The collected messages are librdkafka's
+ * (destroyed when written or dropped, which also frees the fetch buffers
+ * they pin); the decoded rows live in the batch's own buffers and context
+ * (store.c), emptied after every batch and given back to the system after
+ * a batch that held a large message (f1_store_trim).
  */
 #include "postgres.h"
 
@@ -55,6 +60,8 @@
 /* the back-off between attempts: 20 ms doubled per attempt, at most 10 s */
 #define RETRY_BASE_MS	20
 #define RETRY_CAP_MS	10000
+/* a batch that held a message larger than this gives its memory back */
+#define TRIM_ABOVE		(256 * 1024)
 /* the most of an error's text recorded in f1tel.kafka_offsets.last_error */
 #define ERROR_TEXT_MAX	400
 
@@ -62,6 +69,8 @@ static F1IngestBatch batch;
 static rd_kafka_message_t **msgs;
 static int	nmsgs;
 static int	capmsgs;
+static size_t held_bytes;		/* values and keys of msgs: f1tel.batch_max_bytes */
+static size_t largest;			/* the largest of them */
 /* one-entry cache: messages come in runs of one partition */
 static F1Part *last_part;
 static const rd_kafka_topic_t *last_rkt;
@@ -83,6 +92,12 @@ f1_collected_count(void)
 	return nmsgs;
 }
 
+bool
+f1_collected_full(void)
+{
+	return nmsgs >= f1tel_batch_size || held_bytes >= (size_t) f1tel_batch_max_bytes;
+}
+
 void
 f1_collected_discard(void)
 {
@@ -93,6 +108,10 @@ f1_collected_discard(void)
 	retry_at = 0;
 	one_by_one = false;
 	f1_store_reset(&batch);
+	/* after a large message, give its memory back (decoder buffers, malloc's heap) */
+	f1_store_trim(&batch, largest > TRIM_ABOVE);
+	held_bytes = 0;
+	largest = 0;
 	f1_parts_reset(F1_PART_COLLECTED | F1_PART_COUNTS);
 	last_part = NULL;
 	last_rkt = NULL;
@@ -130,6 +149,8 @@ f1_collect(rd_kafka_message_t *m)
 			: MemoryContextAlloc(TopMemoryContext, capmsgs * sizeof(rd_kafka_message_t *));
 	}
 	msgs[nmsgs++] = m;
+	held_bytes += m->len + m->key_len;
+	largest = Max(largest, m->len);
 
 	rc = f1_store_add_message(&batch, rd_kafka_topic_name(m->rkt), m->partition, m->offset,
 							  m->key, m->key_len, m->payload, m->len);

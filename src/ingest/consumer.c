@@ -173,7 +173,9 @@ f1_consumer_create(F1AssignHook assign, F1RevokeHook revoke, void *arg)
 		/* defaults the user may override in f1tel.kafka_config */
 		{"client.id", "f1tel-ingest"},
 		{"fetch.wait.max.ms", "100"},
+		/* memory: the prefetch queue and one fetch response bounded */
 		{"queued.max.messages.kbytes", "8192"},
+		{"fetch.max.bytes", "4194304"},
 		{"reconnect.backoff.max.ms", "2000"},
 		{NULL, NULL}
 	};

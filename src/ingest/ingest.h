@@ -70,6 +70,8 @@ extern void f1_parts_refresh_watermarks(void);
 /* ---- batch.c ---- */
 extern void f1_collect_init(void);
 extern int	f1_collected_count(void);
+/* f1tel.batch_size messages or f1tel.batch_max_bytes held: write it */
+extern bool f1_collected_full(void);
 /* take ownership of a consumed message (dropped if stale or not ours) */
 extern void f1_collect(rd_kafka_message_t *m);
 extern void f1_collected_discard(void);

@@ -19,6 +19,10 @@
  */
 #include "postgres.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -32,6 +36,9 @@
 #include "ingest/store.h"
 #include "shared/guc.h"
 #include "shared/spi.h"
+
+/* decoded-row buffers of one table kept from batch to batch, at most */
+#define KEEP_BUFFER_BYTES	(4 * 1024 * 1024)
 
 static SPIPlanPtr upsert_plans[F1E_COUNT];
 static SPIPlanPtr dead_letter_plan;
@@ -56,6 +63,17 @@ f1_store_reset(F1IngestBatch *b)
 	b->dead = NULL;
 	b->ndead = 0;
 	b->capdead = 0;
+}
+
+void
+f1_store_trim(F1IngestBatch *b, bool release)
+{
+	for (int i = 0; i < F1E_COUNT; i++)
+		f1_batch_trim(&b->tables[i], KEEP_BUFFER_BYTES);
+#ifdef __GLIBC__
+	if (release)
+		malloc_trim(0);
+#endif
 }
 
 int

@@ -55,6 +55,13 @@ extern void f1_store_add_dead_letter(F1IngestBatch *b, const char *topic,
 									 const char *payload, size_t len,
 									 const char *reason);
 
+/*
+ * After f1_store_reset: free the decoded-row buffers that grew past what a
+ * usual batch needs and, if release, return malloc's free memory to the
+ * system (after a batch of large messages).
+ */
+extern void f1_store_trim(F1IngestBatch *b, bool release);
+
 /* Total rows and dead letters in the batch. */
 extern int	f1_store_nrows(F1IngestBatch *b);
 

@@ -9,7 +9,8 @@
  *                 consumer (its fingerprint: src/shared/kafka_client.c)
  *   connect       a consumer, once the extension is there and of this
  *                 library's version (src/shared/extension.c)
- *   collect       what librdkafka has prefetched, up to a batch (batch.c)
+ *   collect       what librdkafka has prefetched, up to a batch: at most
+ *                 f1tel.batch_size messages and f1tel.batch_max_bytes (batch.c)
  *   write         a full batch, or one that waited f1tel.batch_wait_ms:
  *                 one transaction with its offsets (batch.c); after an
  *                 error of the environment, again once its back-off is over
@@ -30,6 +31,10 @@
  */
 #include "postgres.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -48,6 +53,7 @@
 #include "shared/xact.h"
 
 #define HOUSEKEEPING_MS	5000
+#define MMAP_THRESHOLD_BYTES	(256 * 1024)
 
 F1Consumer *f1_ingest_consumer;
 static Oid	consumer_extoid;	/* the extension the consumer works for */
@@ -98,7 +104,7 @@ collect(void)
 	bool		drained = false;
 
 	f1_consumer_clear_wait_fd(f1_ingest_consumer);
-	while (f1_collected_count() < f1tel_batch_size)
+	while (!f1_collected_full())
 	{
 		rd_kafka_message_t *m = f1_consumer_poll(f1_ingest_consumer);
 
@@ -141,7 +147,7 @@ write_if_due(long *timeout)
 		return false;
 	}
 	waited = (GetCurrentTimestamp() - first_collected_at) / 1000;
-	if (f1_collected_count() < f1tel_batch_size && waited < f1tel_batch_wait_ms)
+	if (!f1_collected_full() && waited < f1tel_batch_wait_ms)
 	{
 		*timeout = Min(*timeout, f1tel_batch_wait_ms - waited);
 		return false;
@@ -204,6 +210,15 @@ f1tel_ingest_main(Datum main_arg)
 	/* the enrichment triggers and the change feed need a fresh snapshot per statement */
 	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
 
+#ifdef __GLIBC__
+	/*
+	 * Large buffers (librdkafka's fetch and decompression buffers, the
+	 * decoder's rows) go straight to mmap and back to the system when freed:
+	 * a fixed threshold, not glibc's dynamic one, which rises after the first
+	 * large free and then keeps such buffers in the heap for good.
+	 */
+	(void) mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES);
+#endif
 	f1_parts_init();
 	f1_collect_init();
 	loop_cxt = AllocSetContextCreate(TopMemoryContext, "f1tel ingest loop",
