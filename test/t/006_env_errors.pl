@@ -15,6 +15,9 @@
 #   disk full          simulated: a trigger of the test's on f1tel.laps raises
 #                      SQLSTATE 53100 its first 3 times
 #   out of memory      simulated: the same with SQLSTATE 53200
+#   one at a time      simulated: a content error (22023) of the whole batch,
+#                      then SQLSTATE 53100 three times while the worker writes
+#                      one message per subtransaction
 #
 # After each: every lap arrived, no dead letter, every partition's stored
 # offset equals the broker's end, and f1tel.ingest_status showed the error
@@ -198,6 +201,39 @@ foreach my $sim ([ 'disk full', '53100', 'could not extend file: No space left o
 	cmp_ok($node->safe_psql('postgres', "SELECT last_value FROM public.$seq"), '>=', 4,
 		"$name: three failed attempts, then the batches were written");
 }
+
+# simulated: a content error sends the batch one message at a time, where a
+# full disk (SQLSTATE 53100, three times) must not make dead letters either
+run_phase('disk full one message at a time (simulated)',
+	before => sub {
+		$node->safe_psql('postgres', q{
+			CREATE SEQUENCE public.t006_mixed;
+			CREATE FUNCTION public.t006_mixed_fail() RETURNS trigger LANGUAGE plpgsql AS $$
+			DECLARE
+				v bigint := nextval('public.t006_mixed');
+			BEGIN
+				IF v = 1 THEN
+					RAISE EXCEPTION USING ERRCODE = '22023',
+						MESSAGE = 'simulated by test 006: a content error of the whole batch';
+				ELSIF v <= 4 THEN
+					RAISE EXCEPTION USING ERRCODE = '53100',
+						MESSAGE = 'simulated by test 006: disk full one message at a time';
+				END IF;
+				RETURN NULL;
+			END $$;
+			CREATE TRIGGER t006_mixed_fail BEFORE INSERT ON f1tel.laps
+				FOR EACH STATEMENT EXECUTE FUNCTION public.t006_mixed_fail();});
+	},
+	error => '%53100%one message at a time%',
+	brief => 1,
+	lift => sub { },
+	after => sub {
+		$node->safe_psql('postgres', q{
+			DROP TRIGGER t006_mixed_fail ON f1tel.laps;
+			DROP FUNCTION public.t006_mixed_fail();});
+	});
+like(slurp_file($node->logfile), qr/written again one message at a time/,
+	'disk full one message at a time: the batch went one message at a time');
 
 # ---- content errors still become dead letters, those messages only ----------
 
