@@ -319,17 +319,26 @@ record_batch_error(void *arg)
  * message only, cut short: never a payload or a row), and schedule the next
  * attempt.
  */
+/* An error's message cut short: it may quote a value of any size. */
+static char *
+clipped_message(ErrorData *edata)
+{
+	char	   *msg = pstrdup(edata->message ? edata->message : "unknown error");
+
+	if (strlen(msg) > ERROR_TEXT_MAX)
+		msg[pg_mbcliplen(msg, strlen(msg), ERROR_TEXT_MAX)] = '\0';
+	return msg;
+}
+
 static void
 batch_failed(ErrorData *edata)
 {
 	static uint64_t rng = 0;
 	const char *sqlstate = unpack_sql_state(edata->sqlerrcode);
-	char	   *msg = pstrdup(edata->message ? edata->message : "unknown error");
+	char	   *msg = clipped_message(edata);
 	BatchError	e;
 	long		delay;
 
-	if (strlen(msg) > ERROR_TEXT_MAX)
-		msg[pg_mbcliplen(msg, strlen(msg), ERROR_TEXT_MAX)] = '\0';
 	if (rng == 0)
 		rng = f1_backoff_seed(GetCurrentTimestamp(), MyProcPid);
 	delay = (long) f1_backoff_ms(failed_attempts, RETRY_BASE_MS, RETRY_CAP_MS, &rng);
@@ -392,7 +401,7 @@ write_once(void)
 			ereport(LOG,
 					(errcode(edata->sqlerrcode),
 					 errmsg("f1tel ingest: writing a batch of %d messages failed: %s",
-							nmsgs, edata->message),
+							nmsgs, clipped_message(edata)),
 					 errdetail("The batch is written again one message at a time; messages the database refuses go to f1tel.dead_letters.")));
 		}
 		else
