@@ -130,7 +130,8 @@ test/unit/test_decode_recorded: test/unit/decode_check.h test/unit/read_file.h
 SINK_UNIT_SRCS = src/sink/jwt.c src/sink/oauth.c src/sink/bq_body.c src/sink/bq_answer.c \
 	src/sink/json_text.c src/shared/backoff.c src/shared/cutil.c
 SINK_UNITS = test/unit/test_key_file test/unit/test_jwt test/unit/test_oauth \
-	test/unit/test_bq_body test/unit/test_bq_answer test/unit/test_backoff
+	test/unit/test_bq_body test/unit/test_bq_answer test/unit/test_backoff \
+	test/unit/test_errclass
 $(SINK_UNITS): test/unit/%: test/unit/%.c test/unit/harness.h $(SINK_UNIT_SRCS) src/sink/jwt.h \
 		src/sink/oauth.h src/sink/bq_json.h src/sink/json_text.h src/shared/backoff.h src/shared/cutil.h
 	$(CC) $(TOOL_CFLAGS) $(shell pkg-config --cflags openssl) -fsanitize=address,undefined \
@@ -139,6 +140,7 @@ $(SINK_UNITS): test/unit/%: test/unit/%.c test/unit/harness.h $(SINK_UNIT_SRCS) 
 test/unit/test_key_file test/unit/test_jwt: test/unit/json_check.h test/unit/test_keys.h
 test/unit/test_oauth test/unit/test_bq_answer: test/unit/json_check.h
 test/unit/test_bq_body: test/unit/json_check.h test/unit/read_file.h
+test/unit/test_errclass: src/ingest/errclass.h
 
 # the sink's auth code wipes secrets before free(): free() is wrapped to look
 # into each block (so no ASan, which replaces malloc)

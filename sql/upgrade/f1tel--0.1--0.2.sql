@@ -103,6 +103,23 @@ SELECT pg_catalog.pg_extension_config_dump('f1tel.change_queue', '');
 SELECT pg_catalog.pg_extension_config_dump('f1tel.sink_dead_letters', '');
 SELECT pg_catalog.pg_extension_config_dump('f1tel.sink_dead_letters_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('f1tel.sink_status', '');
+/* ---- ingest: environmental errors retry the batch (src/ingest/schema.sql) ---- */
+ALTER TABLE f1tel.kafka_offsets ADD COLUMN retries integer NOT NULL DEFAULT 0;
+CREATE OR REPLACE VIEW f1tel.ingest_status AS
+SELECT o.group_id,
+	   o.topic,
+	   o.partition,
+	   o.next_offset AS stored_offset,
+	   o.high_watermark,
+	   greatest(coalesce(o.high_watermark, 0) - coalesce(o.next_offset, 0), 0) AS lag,
+	   o.rows_total AS rows,
+	   o.dead_letters_total AS dead_letters,
+	   o.last_error,
+	   o.last_error_at,
+	   o.last_batch_at,
+	   o.retries
+FROM f1tel.kafka_offsets o;
+
 /*
  * Security (issue 9): names bound at creation or a fixed search_path in every
  * function, the driver locks in a space of their own with a bounded wait,

@@ -3,28 +3,52 @@
  * yet written, and writing them: one transaction per batch (ingest.h).
  *
  * A batch's rows (store.c), its dead letters and the next offset of each of
- * its partitions (offsets.c, a compare-and-set) commit together.  A batch
- * that fails for a transient reason (deadlock, serialization failure) is
- * tried again after a back-off on the latch (src/shared/backoff.h); one that
- * fails otherwise is written again one message per subtransaction, and the
- * messages that still fail become dead letters with the error, so a single
- * bad message never stops the stream.  Fenced off (another worker moved an
- * offset): rolled back, and the partitions are assigned again from the
- * table.
+ * its partitions (offsets.c, a compare-and-set) commit together.  Errors
+ * are judged by one rule (errclass.h): only a message's content may make it
+ * a dead letter.
  *
- * Memory: the collected messages are librdkafka's (destroyed when written
- * or dropped); the decoded rows live in the batch's own context (store.c).
+ *  - An error of the environment (a lock or statement timeout, a cancel, a
+ *    deadlock, a full disk, no memory, a missing column or function, a
+ *    failing trigger): the batch is rolled back, the offsets stay where
+ *    they are, the error is recorded in f1tel.kafka_offsets (last_error,
+ *    retries: f1tel.ingest_status), and the same messages are written
+ *    again after a back-off (src/shared/backoff.h) that the worker's loop
+ *    waits out on its latch, polling the consumer meanwhile; for as long
+ *    as it takes.
+ *  - A content error (a value the database refuses): the batch is written
+ *    again one message per subtransaction; a message whose subtransaction
+ *    fails with a content error becomes a dead letter with the error, one
+ *    that fails with an environmental error rolls the whole batch back as
+ *    above (and the retry goes one message at a time again).
+ *  - Fenced off (another worker moved an offset): rolled back, and the
+ *    partitions are assigned again from the table.
+ *
+ * statement_timeout, when set for the worker (postgresql.conf, ALTER
+ * SYSTEM, ALTER ROLE / DATABASE), bounds a batch's write transaction;
+ * lock_timeout bounds each of its lock waits.
+ *
+ * Memory is bounded by the batch: it ends at f1tel.batch_size messages or
+ * f1tel.batch_max_bytes of message values and keys held, whichever comes
+ * first (f1_collected_full).  The collected messages are librdkafka's
+ * (destroyed when written or dropped, which also frees the fetch buffers
+ * they pin); the decoded rows live in the batch's own buffers and context
+ * (store.c), emptied after every batch and given back to the system after
+ * a batch that held a large message (f1_store_trim).
  */
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
+#include "storage/proc.h"
 #include "utils/resowner.h"
+#include "utils/timeout.h"
 #include "utils/timestamp.h"
 
+#include "ingest/errclass.h"
 #include "ingest/ingest.h"
 #include "ingest/offsets.h"
 #include "ingest/store.h"
@@ -33,16 +57,28 @@
 #include "shared/guc.h"
 #include "shared/xact.h"
 
-#define MAX_RETRIES 5
+/* the back-off between attempts: 20 ms doubled per attempt, at most 10 s */
+#define RETRY_BASE_MS	20
+#define RETRY_CAP_MS	10000
+/* a batch that held a message larger than this gives its memory back */
+#define TRIM_ABOVE		(256 * 1024)
+/* the most of an error's text recorded in f1tel.kafka_offsets.last_error */
+#define ERROR_TEXT_MAX	400
 
 static F1IngestBatch batch;
 static rd_kafka_message_t **msgs;
 static int	nmsgs;
 static int	capmsgs;
+static size_t held_bytes;		/* values and keys of msgs: f1tel.batch_max_bytes */
+static size_t largest;			/* the largest of them */
 /* one-entry cache: messages come in runs of one partition */
 static F1Part *last_part;
 static const rd_kafka_topic_t *last_rkt;
 static int32 last_partition = -1;
+/* the batch held failed: how often, when to try again, and how */
+static int	failed_attempts;
+static TimestampTz retry_at;
+static bool one_by_one;
 
 void
 f1_collect_init(void)
@@ -56,13 +92,26 @@ f1_collected_count(void)
 	return nmsgs;
 }
 
+bool
+f1_collected_full(void)
+{
+	return nmsgs >= f1tel_batch_size || held_bytes >= (size_t) f1tel_batch_max_bytes;
+}
+
 void
 f1_collected_discard(void)
 {
 	for (int i = 0; i < nmsgs; i++)
 		rd_kafka_message_destroy(msgs[i]);
 	nmsgs = 0;
+	failed_attempts = 0;
+	retry_at = 0;
+	one_by_one = false;
 	f1_store_reset(&batch);
+	/* after a large message, give its memory back (decoder buffers, malloc's heap) */
+	f1_store_trim(&batch, largest > TRIM_ABOVE);
+	held_bytes = 0;
+	largest = 0;
 	f1_parts_reset(F1_PART_COLLECTED | F1_PART_COUNTS);
 	last_part = NULL;
 	last_rkt = NULL;
@@ -100,6 +149,8 @@ f1_collect(rd_kafka_message_t *m)
 			: MemoryContextAlloc(TopMemoryContext, capmsgs * sizeof(rd_kafka_message_t *));
 	}
 	msgs[nmsgs++] = m;
+	held_bytes += m->len + m->key_len;
+	largest = Max(largest, m->len);
 
 	rc = f1_store_add_message(&batch, rd_kafka_topic_name(m->rkt), m->partition, m->offset,
 							  m->key, m->key_len, m->payload, m->len);
@@ -166,7 +217,8 @@ batch_committed(void)
 
 /*
  * Write the messages again one per subtransaction: a message whose rows the
- * database refuses becomes a dead letter with the database's error.
+ * database refuses for their content becomes a dead letter with the
+ * database's error; any other error rolls the whole batch back.
  */
 static void
 write_one_by_one(void)
@@ -182,6 +234,7 @@ write_one_by_one(void)
 		ResourceOwner owner = CurrentResourceOwner;
 		int			rc;
 
+		CHECK_FOR_INTERRUPTS();
 		p = f1_part(topic, m->partition, false);
 		f1_store_reset(&batch);
 		rc = f1_store_add_message(&batch, topic, m->partition, m->offset,
@@ -208,6 +261,9 @@ write_one_by_one(void)
 			RollbackAndReleaseCurrentSubTransaction();
 			MemoryContextSwitchTo(old);
 			CurrentResourceOwner = owner;
+			/* not this message's fault: the batch waits for better times */
+			if (!f1_sqlstate_is_content_error(unpack_sql_state(edata->sqlerrcode)))
+				ReThrowError(edata);
 			f1_store_reset(&batch);
 			f1_store_add_dead_letter(&batch, topic, m->partition, m->offset,
 									 m->key, m->key_len, m->payload, m->len,
@@ -225,12 +281,82 @@ typedef enum WriteResult
 	WRITE_DONE,
 	WRITE_FENCED,
 	WRITE_NO_EXTENSION,
-	WRITE_RETRY,
-	WRITE_FAILED
+	WRITE_CONTENT_ERROR,		/* write it again one message at a time */
+	WRITE_ENV_ERROR				/* write it again later */
 } WriteResult;
 
+/* The partitions of the batch held, for f1tel.kafka_offsets. */
+typedef struct BatchError
+{
+	const char *text;
+} BatchError;
+
+static void
+record_batch_error(void *arg)
+{
+	BatchError *e = arg;
+	HASH_SEQ_STATUS seq;
+	F1Part	   *p;
+	long		cap = Max(hash_get_num_entries(f1_parts), 1);
+	const char **topics = palloc(cap * sizeof(char *));
+	int32	   *ps = palloc(cap * sizeof(int32));
+	int			n = 0;
+
+	hash_seq_init(&seq, f1_parts);
+	while ((p = hash_seq_search(&seq)) != NULL)
+	{
+		if (p->first < 0)
+			continue;
+		topics[n] = p->key.topic;
+		ps[n] = p->key.partition;
+		n++;
+	}
+	f1_offsets_record_batch_error(f1tel_group_id, n, topics, ps, e->text);
+}
+
+/*
+ * An environmental error: log it, record it for ingest_status (the error's
+ * message only, cut short: never a payload or a row), and schedule the next
+ * attempt.
+ */
+/* An error's message cut short: it may quote a value of any size. */
+static char *
+clipped_message(ErrorData *edata)
+{
+	char	   *msg = pstrdup(edata->message ? edata->message : "unknown error");
+
+	if (strlen(msg) > ERROR_TEXT_MAX)
+		msg[pg_mbcliplen(msg, strlen(msg), ERROR_TEXT_MAX)] = '\0';
+	return msg;
+}
+
+static void
+batch_failed(ErrorData *edata)
+{
+	static uint64_t rng = 0;
+	const char *sqlstate = unpack_sql_state(edata->sqlerrcode);
+	char	   *msg = clipped_message(edata);
+	BatchError	e;
+	long		delay;
+
+	if (rng == 0)
+		rng = f1_backoff_seed(GetCurrentTimestamp(), MyProcPid);
+	delay = (long) f1_backoff_ms(failed_attempts, RETRY_BASE_MS, RETRY_CAP_MS, &rng);
+	failed_attempts++;
+	retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay);
+	ereport(failed_attempts == 1 || failed_attempts % 10 == 0 ? WARNING : LOG,
+			(errcode(edata->sqlerrcode),
+			 errmsg("f1tel ingest: writing a batch of %d messages failed (attempt %d): %s",
+					nmsgs, failed_attempts, msg),
+			 errdetail("Not an error of a message's content: nothing becomes a dead letter and the offsets stay; the batch is written again in %ld ms.",
+					   delay)));
+	e.text = psprintf("SQLSTATE %s: %s (batch of %d messages not written, attempt %d; retrying)",
+					  sqlstate, msg, nmsgs, failed_attempts);
+	(void) f1_xact_run(record_batch_error, &e, "f1tel ingest: recording a batch error");
+}
+
 static WriteResult
-write_once(bool one_by_one)
+write_once(void)
 {
 	MemoryContext old = CurrentMemoryContext;
 	volatile WriteResult result = WRITE_DONE;
@@ -238,6 +364,8 @@ write_once(bool one_by_one)
 	PG_TRY();
 	{
 		f1_xact_begin("f1tel ingest: writing a batch");
+		if (StatementTimeout > 0)
+			enable_timeout_after(STATEMENT_TIMEOUT, StatementTimeout);
 		if (f1tel_lock_extension(NULL, NULL) != F1_EXT_READY)
 			result = WRITE_NO_EXTENSION;
 		else
@@ -249,6 +377,7 @@ write_once(bool one_by_one)
 			if (!advance_offsets())
 				result = WRITE_FENCED;
 		}
+		disable_timeout(STATEMENT_TIMEOUT, false);
 		if (result == WRITE_DONE)
 			f1_xact_commit();
 		else
@@ -258,20 +387,28 @@ write_once(bool one_by_one)
 	{
 		ErrorData  *edata;
 
+		disable_timeout(STATEMENT_TIMEOUT, false);
 		MemoryContextSwitchTo(old);
 		edata = CopyErrorData();
 		FlushErrorState();
 		AbortCurrentTransaction();
-		if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_TRANSACTION_ROLLBACK)
-			result = WRITE_RETRY;
+		MemoryContextSwitchTo(old);
+		/* one message at a time, whatever escapes is not a message's */
+		if (!one_by_one &&
+			f1_sqlstate_is_content_error(unpack_sql_state(edata->sqlerrcode)))
+		{
+			result = WRITE_CONTENT_ERROR;
+			ereport(LOG,
+					(errcode(edata->sqlerrcode),
+					 errmsg("f1tel ingest: writing a batch of %d messages failed: %s",
+							nmsgs, clipped_message(edata)),
+					 errdetail("The batch is written again one message at a time; messages the database refuses go to f1tel.dead_letters.")));
+		}
 		else
-			result = WRITE_FAILED;
-		ereport(result == WRITE_RETRY ? LOG : WARNING,
-				(errcode(edata->sqlerrcode),
-				 errmsg("f1tel ingest: writing a batch of %d messages failed: %s",
-						nmsgs, edata->message),
-				 result == WRITE_FAILED && !one_by_one ?
-				 errdetail("The batch is written again one message at a time; messages that fail go to f1tel.dead_letters.") : 0));
+		{
+			result = WRITE_ENV_ERROR;
+			batch_failed(edata);
+		}
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
@@ -280,17 +417,31 @@ write_once(bool one_by_one)
 	return result;
 }
 
+long
+f1_collected_backoff_ms(void)
+{
+	TimestampTz now;
+
+	if (nmsgs == 0 || retry_at == 0)
+		return 0;
+	now = GetCurrentTimestamp();
+	if (now >= retry_at)
+		return 0;
+	return (long) ((retry_at - now + 999) / 1000);
+}
+
 bool
 f1_collected_write(void)
 {
-	static uint64_t rng = 0;
-	bool		one_by_one = false;
-
-	for (int attempt = 0;; attempt++)
+	for (;;)
 	{
-		switch (write_once(one_by_one))
+		switch (write_once())
 		{
 			case WRITE_DONE:
+				if (failed_attempts > 0)
+					ereport(LOG,
+							(errmsg("f1tel ingest: a batch of %d messages was written after %d failed attempts",
+									nmsgs, failed_attempts)));
 				batch_committed();
 				return true;
 			case WRITE_FENCED:
@@ -307,28 +458,11 @@ f1_collected_write(void)
 								f1tel_database)));
 				f1_collected_discard();
 				return false;
-			case WRITE_RETRY:
-				if (attempt < MAX_RETRIES - 1)
-				{
-					if (rng == 0)
-						rng = f1_backoff_seed(GetCurrentTimestamp(), MyProcPid);
-					f1_wait_ms((long) f1_backoff_ms(attempt, 10, 1000, &rng));
-					CHECK_FOR_INTERRUPTS();
-					break;
-				}
-				/* the same error every time: treat it as a failure */
-				/* FALLTHROUGH */
-			case WRITE_FAILED:
-				if (one_by_one)
-				{
-					/* even one message at a time fails: a problem of the database */
-					ereport(ERROR,
-							(errcode(ERRCODE_INTERNAL_ERROR),
-							 errmsg("f1tel ingest: could not write a batch even one message at a time"),
-							 errhint("See the errors above; the worker restarts and resumes from f1tel.kafka_offsets.")));
-				}
+			case WRITE_CONTENT_ERROR:
 				one_by_one = true;
-				break;
+				break;			/* at once */
+			case WRITE_ENV_ERROR:
+				return true;	/* the loop waits f1_collected_backoff_ms() */
 		}
 	}
 }

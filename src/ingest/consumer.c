@@ -9,10 +9,20 @@
  * skipped).
  *
  * Threads: see consumer.h.  librdkafka calls rebalance_cb from
- * rd_kafka_consumer_poll() on the calling (main) thread; it runs database
- * code (reading the stored offsets) under PG_TRY with interrupts held
- * (f1_consumer_poll), so no ereport can longjmp through librdkafka's frames;
- * its log lines are recorded for f1_consumer_report_logs().
+ * rd_kafka_consumer_poll() on the calling (main) thread; it runs no
+ * PostgreSQL code: it records what happened (a copy of the partition list,
+ * librdkafka's own allocation) and, on a revoke, gives the partitions up
+ * (rd_kafka_assign(NULL), a librdkafka call).  f1_consumer_poll() acts on
+ * the record after the poll has returned and before any message is handed
+ * out: on a revoke it drops what was collected (the revoke hook); on an
+ * assignment it reads the stored offsets from the database (the assign
+ * hook, in a transaction of its own, interrupts allowed) and only then
+ * assigns with them; librdkafka waits for that call.  A message returned by
+ * the same poll is dropped: the new assignment fetches it again from the
+ * stored offset.  f1_consumer_outside_poll() is the tripwire: the hooks
+ * call it, and a call from inside a poll is reported as a bug (WARNING) and
+ * rebuilds the consumer.  Its log lines are recorded for
+ * f1_consumer_report_logs().
  */
 #include "postgres.h"
 
@@ -39,7 +49,25 @@ struct F1Consumer
 	F1RevokeHook revoke;
 	void	   *arg;
 	bool		broken;
+	bool		closing;		/* in f1_consumer_destroy: give everything up */
+	/* what rebalance_cb recorded for the main thread */
+	bool		revoked;
+	rd_kafka_topic_partition_list_t *to_assign;	/* librdkafka's, or NULL */
 };
+
+/* inside rd_kafka_consumer_poll() (any consumer), and what broke the rule */
+static bool in_poll;
+static const char *poll_violation;
+
+bool
+f1_consumer_outside_poll(const char *what)
+{
+	if (!in_poll)
+		return true;
+	if (poll_violation == NULL)
+		poll_violation = what;
+	return false;
+}
 
 static void
 rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -47,27 +75,61 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 {
 	F1Consumer *c = f1_kafka_client_owner(rk);
 
-	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+	if (c->to_assign != NULL)
 	{
-		bool		ok;
-
-		ok = c->assign(parts, c->arg);
-		if (!ok)
-		{
-			c->broken = true;
-			rd_kafka_assign(rk, NULL);
-			return;
-		}
-		if (rd_kafka_assign(rk, parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
-			c->broken = true;
-		f1_kafka_client_record(c->client, LOG, "f1tel ingest: assigned %d partition(s)", parts->cnt);
+		rd_kafka_topic_partition_list_destroy(c->to_assign);
+		c->to_assign = NULL;
 	}
+	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS && !c->closing)
+		c->to_assign = rd_kafka_topic_partition_list_copy(parts);
 	else
 	{
-		c->revoke(c->arg);
-		rd_kafka_assign(rk, NULL);
+		c->revoked = true;
+		if (rd_kafka_assign(rk, NULL) != RD_KAFKA_RESP_ERR_NO_ERROR)
+			c->broken = true;
 		f1_kafka_client_record(c->client, LOG, "f1tel ingest: partitions revoked (%s)", rd_kafka_err2name(err));
 	}
+}
+
+/*
+ * On the main thread, after a poll: act on what rebalance_cb recorded.
+ * Returns true if there was anything.
+ */
+static bool
+handle_rebalance(F1Consumer *c)
+{
+	rd_kafka_topic_partition_list_t *parts = c->to_assign;
+	bool		any = c->revoked || parts != NULL;
+
+	if (c->revoked)
+	{
+		c->revoked = false;
+		c->revoke(c->arg);
+	}
+	if (parts != NULL)
+	{
+		c->to_assign = NULL;
+		if (!c->assign(parts, c->arg))
+		{
+			c->broken = true;
+			(void) rd_kafka_assign(c->rk, NULL);
+		}
+		else if (rd_kafka_assign(c->rk, parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
+			c->broken = true;
+		else
+			ereport(LOG, (errmsg("f1tel ingest: assigned %d partition(s)", parts->cnt)));
+		rd_kafka_topic_partition_list_destroy(parts);
+	}
+	if (poll_violation != NULL)
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("f1tel ingest: BUG: %s ran inside a librdkafka poll", poll_violation),
+				 errdetail("No PostgreSQL call may run inside a library callback; the consumer is rebuilt.")));
+		poll_violation = NULL;
+		c->broken = true;
+	}
+	return any;
 }
 
 /* What only the consumer's configuration depends on: group and topics. */
@@ -111,7 +173,9 @@ f1_consumer_create(F1AssignHook assign, F1RevokeHook revoke, void *arg)
 		/* defaults the user may override in f1tel.kafka_config */
 		{"client.id", "f1tel-ingest"},
 		{"fetch.wait.max.ms", "100"},
+		/* memory: the prefetch queue and one fetch response bounded */
 		{"queued.max.messages.kbytes", "8192"},
+		{"fetch.max.bytes", "4194304"},
 		{"reconnect.backoff.max.ms", "2000"},
 		{NULL, NULL}
 	};
@@ -171,6 +235,10 @@ f1_consumer_destroy(F1Consumer *c)
 {
 	if (c == NULL)
 		return;
+	if (c->to_assign != NULL)
+		rd_kafka_topic_partition_list_destroy(c->to_assign);
+	c->to_assign = NULL;
+	c->closing = true;
 	if (c->rk != NULL)
 	{
 		/*
@@ -213,12 +281,22 @@ f1_consumer_destroy(F1Consumer *c)
 rd_kafka_message_t *
 f1_consumer_poll(F1Consumer *c)
 {
-	rd_kafka_message_t *msg;
+	for (;;)
+	{
+		rd_kafka_message_t *msg;
 
-	HOLD_INTERRUPTS();
-	msg = rd_kafka_consumer_poll(c->rk, 0);
-	RESUME_INTERRUPTS();
-	return msg;
+		/* callbacks run in here: nothing may longjmp through librdkafka */
+		HOLD_INTERRUPTS();
+		in_poll = true;
+		msg = rd_kafka_consumer_poll(c->rk, 0);
+		in_poll = false;
+		RESUME_INTERRUPTS();
+		if (!handle_rebalance(c) || c->broken)
+			return msg;
+		/* fetched before the assignment changed: read again from the table */
+		if (msg != NULL)
+			rd_kafka_message_destroy(msg);
+	}
 }
 
 int

@@ -4,8 +4,10 @@
  * Threads: librdkafka runs its own threads.  Nothing here runs PostgreSQL
  * code on them: logs and errors go through librdkafka's queue (log.queue) and
  * are served by rd_kafka_consumer_poll() on the worker's main thread, which
- * buffers them and reports them after the poll returns; the rebalance callback
- * also runs inside poll, on the main thread.
+ * buffers them and reports them after the poll returns.  The rebalance
+ * callback also runs inside poll, on the main thread, and only records: the
+ * hooks below run after the poll has returned (consumer.c), never inside
+ * it.
  */
 #ifndef F1TEL_CONSUMER_H
 #define F1TEL_CONSUMER_H
@@ -15,19 +17,31 @@
 typedef struct F1Consumer F1Consumer;
 
 /*
- * Called on the main thread, from inside poll, when partitions are assigned:
- * fill in each partition's offset from the database.  Returns false if the
- * offsets could not be read (the consumer is then marked broken).
+ * Called on the main thread, after a poll and outside it, when partitions
+ * are assigned: fill in each partition's offset from the database; the
+ * consumer then assigns them.  Returns false if the offsets could not be
+ * read (the consumer is then marked broken).
  */
 typedef bool (*F1AssignHook) (rd_kafka_topic_partition_list_t *parts, void *arg);
-/* Called, from inside poll, when the assignment is revoked or lost. */
+/* Called after a poll (outside it) when the assignment was revoked or lost. */
 typedef void (*F1RevokeHook) (void *arg);
+
+/*
+ * The rule's tripwire, for code that calls PostgreSQL: true on the main
+ * thread outside any poll; false inside one (a librdkafka callback), which
+ * is then reported as a bug after the poll and rebuilds the consumer.
+ */
+extern bool f1_consumer_outside_poll(const char *what);
 
 /* Create and subscribe from the current GUCs.  NULL (and a LOG entry) on failure. */
 extern F1Consumer *f1_consumer_create(F1AssignHook assign, F1RevokeHook revoke, void *arg);
 extern void f1_consumer_destroy(F1Consumer *c);
 
-/* The next message or error event, or NULL if none is waiting.  Never blocks. */
+/*
+ * The next message or error event, or NULL if none is waiting.  Never
+ * blocks.  A rebalance served by the poll is acted on (the hooks) before it
+ * returns.
+ */
 extern rd_kafka_message_t *f1_consumer_poll(F1Consumer *c);
 
 /* A descriptor that becomes readable when the queue goes from empty to not. */

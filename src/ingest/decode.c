@@ -87,6 +87,23 @@ f1_batch_free(F1Batch *batch)
 	}
 }
 
+void
+f1_batch_trim(F1Batch *batch, size_t keep_bytes)
+{
+	const F1Endpoint *ep = batch->ep;
+	size_t		ncols = (size_t) ep->ncolumns;
+	size_t		held = (size_t) batch->caprows *
+		(ncols * sizeof(F1Value) + sizeof(int32_t) + sizeof(int64_t)) + batch->poolcap;
+
+	if (batch->nrows > 0 || held <= keep_bytes)
+		return;
+	free(batch->values);
+	free(batch->src_partition);
+	free(batch->src_offset);
+	free(batch->pool);
+	f1_batch_init(batch, ep);
+}
+
 /* Room for `extra` more rows; false if it cannot be had. */
 static bool
 reserve_rows(F1Batch *batch, size_t extra)

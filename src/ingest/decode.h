@@ -67,6 +67,8 @@ typedef struct F1Batch
 extern void f1_batch_init(F1Batch *batch, const F1Endpoint *ep);
 extern void f1_batch_reset(F1Batch *batch);	/* nrows = 0, keeps buffers */
 extern void f1_batch_free(F1Batch *batch);
+/* Free the buffers of an empty batch if they take more than keep_bytes. */
+extern void f1_batch_trim(F1Batch *batch, size_t keep_bytes);
 
 /* The value of row r, column c. */
 static inline const F1Value *

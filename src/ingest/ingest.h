@@ -12,7 +12,9 @@
  *  - a batch's rows, dead letters and next offsets commit in one
  *    transaction, the offsets by compare-and-set (batch.c, offsets.c);
  *  - any change of assignment drops what was collected and not written
- *    (f1_collected_discard): the new owner reads it again from the table.
+ *    (f1_collected_discard): the new owner reads it again from the table;
+ *  - only a message's content makes it a dead letter (errclass.h): a batch
+ *    that fails otherwise keeps its offsets and is written again.
  */
 #ifndef F1TEL_INGEST_H
 #define F1TEL_INGEST_H
@@ -68,14 +70,20 @@ extern void f1_parts_refresh_watermarks(void);
 /* ---- batch.c ---- */
 extern void f1_collect_init(void);
 extern int	f1_collected_count(void);
+/* f1tel.batch_size messages or f1tel.batch_max_bytes held: write it */
+extern bool f1_collected_full(void);
 /* take ownership of a consumed message (dropped if stale or not ours) */
 extern void f1_collect(rd_kafka_message_t *m);
 extern void f1_collected_discard(void);
 /*
- * Write what was collected, in one transaction (retried on transient
- * errors, then one message per subtransaction).  false if the consumer
- * must be rebuilt (the extension is gone, busy or of another version).
+ * Write what was collected, in one transaction (one message per
+ * subtransaction after a content error: errclass.h).  After an error of the
+ * environment the messages are kept and f1_collected_backoff_ms() says how
+ * long to wait before writing them again.  false if the consumer must be
+ * rebuilt (the extension is gone, busy or of another version).
  */
 extern bool f1_collected_write(void);
+/* ms before the batch held may be written again (0: now) */
+extern long f1_collected_backoff_ms(void);
 
 #endif							/* F1TEL_INGEST_H */

@@ -21,6 +21,7 @@ static SPIPlanPtr read_plan;
 static SPIPlanPtr advance_plan;
 static SPIPlanPtr error_plan;
 static SPIPlanPtr watermark_plan;
+static SPIPlanPtr batch_error_plan;
 
 void
 f1_offsets_read(const char *group, int n, const char *const *topics,
@@ -85,7 +86,7 @@ f1_offsets_advance(const char *group, int n, const char *const *topics,
 							" high_watermark = coalesce(u.hw, o.high_watermark),"
 							" rows_total = o.rows_total + u.nrows,"
 							" dead_letters_total = o.dead_letters_total + u.ndead,"
-							" last_batch_at = now()"
+							" last_batch_at = now(), retries = 0"
 							" FROM unnest($2, $3, $4, $5, $6, $7, $8)"
 							"  AS u(t, p, expected, next, hw, nrows, ndead)"
 							" WHERE o.group_id = $1 AND o.topic = u.t AND o.partition = u.p"
@@ -160,4 +161,34 @@ f1_offsets_set_watermarks(const char *group, int n, const char *const *topics,
 	rc = SPI_execute_plan(watermark_plan, values, NULL, false, 0);
 	if (rc != SPI_OK_UPDATE)
 		elog(ERROR, "f1tel: updating f1tel.kafka_offsets failed: %s", SPI_result_code_string(rc));
+}
+
+void
+f1_offsets_record_batch_error(const char *group, int n, const char *const *topics,
+							  const int32 *partitions, const char *error)
+{
+	Datum		values[4];
+	int			rc;
+
+	if (n == 0)
+		return;
+	if (batch_error_plan == NULL)
+	{
+		Oid			types[4] = {TEXTOID, TEXTARRAYOID, INT4ARRAYOID, TEXTOID};
+
+		batch_error_plan = f1_keep_plan("UPDATE f1tel.kafka_offsets o"
+								" SET last_error = $4, last_error_at = now(),"
+								" retries = o.retries + 1"
+								" FROM unnest($2, $3) AS u(t, p)"
+								" WHERE o.group_id = $1 AND o.topic = u.t AND o.partition = u.p",
+								4, types);
+	}
+	values[0] = CStringGetTextDatum(group);
+	values[1] = f1_text_array(n, topics);
+	values[2] = f1_int4_array(n, partitions);
+	values[3] = CStringGetTextDatum(error);
+	rc = SPI_execute_plan(batch_error_plan, values, NULL, false, 0);
+	if (rc != SPI_OK_UPDATE)
+		elog(ERROR, "f1tel: recording an error in f1tel.kafka_offsets failed: %s",
+			 SPI_result_code_string(rc));
 }

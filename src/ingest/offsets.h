@@ -15,7 +15,8 @@ extern void f1_offsets_read(const char *group, int n, const char *const *topics,
 /*
  * Move each partition from expected[i] to next[i] and add the batch's
  * counts, as a compare-and-set: a partition whose stored offset is not
- * expected[i] (another worker moved it) is not updated.  Returns how many
+ * expected[i] (another worker moved it) is not updated; retries goes back
+ * to 0.  Returns how many
  * partitions were updated; fewer than n means this worker was fenced off and
  * must roll back.
  */
@@ -31,5 +32,14 @@ extern void f1_offsets_set_watermarks(const char *group, int n, const char *cons
 /* Record a consumer error of one partition, for f1tel.ingest_status. */
 extern void f1_offsets_record_error(const char *group, const char *topic,
 									int32 partition, const char *error);
+
+/*
+ * Record that the batch holding these partitions failed for a reason of the
+ * environment and will be written again: last_error, last_error_at, and one
+ * more in retries (set back to 0 by f1_offsets_advance).
+ */
+extern void f1_offsets_record_batch_error(const char *group, int n,
+										  const char *const *topics,
+										  const int32 *partitions, const char *error);
 
 #endif							/* F1TEL_OFFSETS_H */

@@ -2,10 +2,10 @@
  * src/ingest/partitions.c — the partitions assigned to this ingest worker
  * and where each stands (see ingest.h for the rules they keep).
  *
- * On assignment (the consumer's rebalance callback, on the main thread from
- * inside its poll, with interrupts held: src/ingest/consumer.c) every
- * partition starts from the offset stored in f1tel.kafka_offsets, read in a
- * transaction of its own; what was collected and not written is dropped
+ * On assignment (the consumer's assign hook, on the main thread after its
+ * poll has returned, never inside a librdkafka callback: src/ingest/consumer.c)
+ * every partition starts from the offset stored in f1tel.kafka_offsets,
+ * read in a transaction of its own; what was collected and not written is dropped
  * first, since another worker may have written it since.  A partition with
  * nothing stored starts at offset 0, not at "the beginning", so that data
  * the broker has already dropped is reported (auto.offset.reset=error)
@@ -90,6 +90,8 @@ f1_parts_assign(rd_kafka_topic_partition_list_t *list, void *arg)
 {
 	AssignArgs	a;
 
+	if (!f1_consumer_outside_poll("reading the stored offsets (assign hook)"))
+		return false;
 	f1_collected_discard();
 	a.list = list;
 	a.stored = palloc(Max(list->cnt, 1) * sizeof(int64));
@@ -116,6 +118,8 @@ f1_parts_assign(rd_kafka_topic_partition_list_t *list, void *arg)
 void
 f1_parts_revoke(void *arg)
 {
+	if (!f1_consumer_outside_poll("dropping the collected messages (revoke hook)"))
+		return;
 	f1_collected_discard();
 	f1_parts_reset(F1_PART_ASSIGNED);
 }

@@ -203,6 +203,7 @@ CREATE TABLE f1tel.kafka_offsets (
 	last_error				text,
 	last_error_at			timestamptz,
 	last_batch_at			timestamptz,
+	retries					integer NOT NULL DEFAULT 0,
 	PRIMARY KEY (group_id, topic, partition)
 );
 
@@ -217,6 +218,7 @@ SELECT o.group_id,
 	   o.dead_letters_total AS dead_letters,
 	   o.last_error,
 	   o.last_error_at,
-	   o.last_batch_at
+	   o.last_batch_at,
+	   o.retries
 FROM f1tel.kafka_offsets o;
 

@@ -19,6 +19,10 @@
  */
 #include "postgres.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -33,6 +37,9 @@
 #include "shared/guc.h"
 #include "shared/spi.h"
 
+/* decoded-row buffers of one table kept from batch to batch, at most */
+#define KEEP_BUFFER_BYTES	(4 * 1024 * 1024)
+
 static SPIPlanPtr upsert_plans[F1E_COUNT];
 static SPIPlanPtr dead_letter_plan;
 
@@ -43,6 +50,7 @@ f1_store_init(F1IngestBatch *b, MemoryContext parent)
 	for (int i = 0; i < F1E_COUNT; i++)
 		f1_batch_init(&b->tables[i], &f1_endpoints[i]);
 	b->cxt = AllocSetContextCreate(parent, "f1tel ingest batch", ALLOCSET_DEFAULT_SIZES);
+	b->write_cxt = AllocSetContextCreate(parent, "f1tel ingest write", ALLOCSET_DEFAULT_SIZES);
 }
 
 void
@@ -51,9 +59,21 @@ f1_store_reset(F1IngestBatch *b)
 	for (int i = 0; i < F1E_COUNT; i++)
 		f1_batch_reset(&b->tables[i]);
 	MemoryContextReset(b->cxt);
+	MemoryContextReset(b->write_cxt);
 	b->dead = NULL;
 	b->ndead = 0;
 	b->capdead = 0;
+}
+
+void
+f1_store_trim(F1IngestBatch *b, bool release)
+{
+	for (int i = 0; i < F1E_COUNT; i++)
+		f1_batch_trim(&b->tables[i], KEEP_BUFFER_BYTES);
+#ifdef __GLIBC__
+	if (release)
+		malloc_trim(0);
+#endif
 }
 
 int
@@ -494,8 +514,11 @@ lock_drivers(F1IngestBatch *b)
 void
 f1_store_write(F1IngestBatch *b)
 {
-	MemoryContext old = MemoryContextSwitchTo(b->cxt);
+	MemoryContext old;
 
+	/* a batch written again (after an error) does not pile up arrays */
+	MemoryContextReset(b->write_cxt);
+	old = MemoryContextSwitchTo(b->write_cxt);
 	lock_drivers(b);
 	/*
 	 * The untimed endpoints first, by rank (sessions, meetings, drivers):
@@ -511,4 +534,5 @@ f1_store_write(F1IngestBatch *b)
 	if (b->ndead > 0)
 		write_dead_letters(b);
 	MemoryContextSwitchTo(old);
+	MemoryContextReset(b->write_cxt);
 }

@@ -32,6 +32,7 @@ typedef struct F1IngestBatch
 	int			ndead;
 	int			capdead;
 	MemoryContext cxt;			/* reset by f1_store_reset */
+	MemoryContext write_cxt;	/* a write's arrays: reset by every write */
 } F1IngestBatch;
 
 extern void f1_store_init(F1IngestBatch *b, MemoryContext parent);
@@ -53,6 +54,13 @@ extern void f1_store_add_dead_letter(F1IngestBatch *b, const char *topic,
 									 const char *key, size_t keylen,
 									 const char *payload, size_t len,
 									 const char *reason);
+
+/*
+ * After f1_store_reset: free the decoded-row buffers that grew past what a
+ * usual batch needs and, if release, return malloc's free memory to the
+ * system (after a batch of large messages).
+ */
+extern void f1_store_trim(F1IngestBatch *b, bool release);
 
 /* Total rows and dead letters in the batch. */
 extern int	f1_store_nrows(F1IngestBatch *b);

@@ -9,15 +9,20 @@
  *                 consumer (its fingerprint: src/shared/kafka_client.c)
  *   connect       a consumer, once the extension is there and of this
  *                 library's version (src/shared/extension.c)
- *   collect       what librdkafka has prefetched, up to a batch (batch.c)
+ *   collect       what librdkafka has prefetched, up to a batch: at most
+ *                 f1tel.batch_size messages and f1tel.batch_max_bytes (batch.c)
  *   write         a full batch, or one that waited f1tel.batch_wait_ms:
- *                 one transaction with its offsets (batch.c)
+ *                 one transaction with its offsets (batch.c); after an
+ *                 error of the environment, again once its back-off is over
  *   housekeeping  every 5 s while idle: the extension still the same one,
  *                 the high watermarks for ingest_status (partitions.c)
  *   wait          on the latch and the consumer queue's wake-up pipe
  *                 together, with WL_EXIT_ON_PM_DEATH
  *
- * SIGTERM ends the worker (die); a memory context is reset every pass.  The
+ * SIGTERM ends the worker (die); SIGINT (pg_cancel_backend, a statement
+ * timeout) cancels the batch being written, which is written again later
+ * (batch.c), and is ignored between batches.  A memory context is reset
+ * every pass.  The
  * exactly-once rules are in ingest.h.  Never blocking DDL: the worker holds
  * no lock between batches; a batch takes the extension's lock without
  * waiting (DROP EXTENSION waits at most one batch), and the worker exits
@@ -25,6 +30,10 @@
  * which it checks at least once a second.
  */
 #include "postgres.h"
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -45,6 +54,7 @@
 #include "shared/xact.h"
 
 #define HOUSEKEEPING_MS	5000
+#define MMAP_THRESHOLD_BYTES	(256 * 1024)
 
 F1Consumer *f1_ingest_consumer;
 static Oid	consumer_extoid;	/* the extension the consumer works for */
@@ -95,7 +105,7 @@ collect(void)
 	bool		drained = false;
 
 	f1_consumer_clear_wait_fd(f1_ingest_consumer);
-	while (f1_collected_count() < f1tel_batch_size)
+	while (!f1_collected_full())
 	{
 		rd_kafka_message_t *m = f1_consumer_poll(f1_ingest_consumer);
 
@@ -126,11 +136,19 @@ static bool
 write_if_due(long *timeout)
 {
 	long		waited;
+	long		backoff;
 
 	if (f1_collected_count() == 0)
 		return false;
+	/* a batch that failed for a reason of the environment waits its back-off */
+	backoff = f1_collected_backoff_ms();
+	if (backoff > 0)
+	{
+		*timeout = Min(*timeout, backoff);
+		return false;
+	}
 	waited = (GetCurrentTimestamp() - first_collected_at) / 1000;
-	if (f1_collected_count() < f1tel_batch_size && waited < f1tel_batch_wait_ms)
+	if (!f1_collected_full() && waited < f1tel_batch_wait_ms)
 	{
 		*timeout = Min(*timeout, f1tel_batch_wait_ms - waited);
 		return false;
@@ -191,6 +209,15 @@ f1tel_ingest_main(Datum main_arg)
 	worker_name = MemoryContextStrdup(TopMemoryContext, psprintf("ingest %d", worker_no));
 	pgstat_report_appname(psprintf("f1tel %s", worker_name));
 
+#ifdef __GLIBC__
+	/*
+	 * Large buffers (librdkafka's fetch and decompression buffers, the
+	 * decoder's rows) go straight to mmap and back to the system when freed:
+	 * a fixed threshold, not glibc's dynamic one, which rises after the first
+	 * large free and then keeps such buffers in the heap for good.
+	 */
+	(void) mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES);
+#endif
 	f1_parts_init();
 	f1_collect_init();
 	loop_cxt = AllocSetContextCreate(TopMemoryContext, "f1tel ingest loop",
@@ -207,6 +234,8 @@ f1tel_ingest_main(Datum main_arg)
 
 		MemoryContextSwitchTo(loop_cxt);
 		MemoryContextReset(loop_cxt);
+		/* a cancel (or a statement timeout) between batches has nothing to cancel */
+		QueryCancelPending = false;
 		CHECK_FOR_INTERRUPTS();
 		f1tel_exit_if_database_locked();
 
@@ -220,8 +249,10 @@ f1tel_ingest_main(Datum main_arg)
 			drop_consumer();
 			continue;
 		}
-		if (write_if_due(&timeout) || !drained)
+		if (write_if_due(&timeout))
 			continue;			/* more may be waiting */
+		if (!drained && f1_collected_backoff_ms() == 0)
+			continue;			/* (a full batch waiting for its back-off waits below) */
 		housekeeping();
 		if (f1_ingest_consumer == NULL)
 			continue;

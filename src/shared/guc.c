@@ -22,6 +22,7 @@ char	   *f1tel_kafka_config_file = NULL;
 char	   *f1tel_topics[F1E_COUNT];
 int			f1tel_batch_size = 10000;
 int			f1tel_batch_wait_ms = 0;
+int			f1tel_batch_max_bytes = 2 * 1024 * 1024;
 int			f1tel_max_message_bytes = 1024 * 1024;
 int			f1tel_lock_wait_timeout_ms = 10000;
 char	   *f1tel_bigquery_project = NULL;
@@ -252,6 +253,10 @@ static const IntSetting int_settings[] = {
 		"Most Kafka messages written in one ingest transaction.",
 		NULL,
 		&f1tel_batch_size, 10000, 1, 1000000, PGC_SIGHUP, 0},
+	{"f1tel.batch_max_bytes",
+		"Most bytes of Kafka messages (values and keys) held and written in one ingest transaction.",
+		"A batch ends at f1tel.batch_size messages or at this many bytes, whichever comes first; a larger message is a batch of its own.",
+		&f1tel_batch_max_bytes, 2 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024, PGC_SIGHUP, GUC_UNIT_BYTE},
 	{"f1tel.batch_wait_ms",
 		"How long an ingest worker waits to fill a batch once its queue is drained.",
 		"0 writes a batch as soon as no message is waiting.",

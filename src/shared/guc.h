@@ -23,6 +23,7 @@ extern char *f1tel_topics[F1E_COUNT];
 /* Batching (reload) */
 extern int	f1tel_batch_size;
 extern int	f1tel_batch_wait_ms;
+extern int	f1tel_batch_max_bytes;
 extern int	f1tel_max_message_bytes;
 extern int	f1tel_lock_wait_timeout_ms;
 

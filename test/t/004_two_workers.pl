@@ -47,6 +47,9 @@ is($two->safe_psql('postgres', 'SELECT count(*) FROM f1tel.dead_letters'),
 my $log = slurp_file($two->logfile);
 my %pids = map { $_ => 1 } ($log =~ /\[(\d+)\][^\n]*?LOG:  f1tel ingest: assigned [1-9]\d* partition/g);
 is(scalar(keys %pids), 2, 'both ingest workers were assigned partitions');
+# the rebalances ran no PostgreSQL code inside librdkafka's poll (the
+# tripwire in src/ingest/consumer.c logs a BUG line if one did)
+unlike($log, qr/BUG: .* inside a librdkafka poll/, 'no database call inside a librdkafka callback');
 
 $one->stop;
 $two->stop;
