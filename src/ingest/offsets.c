@@ -38,10 +38,10 @@ f1_offsets_read(const char *group, int n, const char *const *topics,
 
 		read_plan = f1_keep_plan("WITH ins AS ("
 						 " INSERT INTO f1tel.kafka_offsets (group_id, topic, partition)"
-						 " SELECT $1, t, p FROM unnest($2, $3) AS u(t, p)"
+						 " SELECT $1, t, p FROM pg_catalog.unnest($2, $3) AS u(t, p)"
 						 " ON CONFLICT DO NOTHING)"
 						 " SELECT u.i, o.next_offset"
-						 " FROM unnest($2, $3) WITH ORDINALITY AS u(t, p, i)"
+						 " FROM pg_catalog.unnest($2, $3) WITH ORDINALITY AS u(t, p, i)"
 						 " LEFT JOIN f1tel.kafka_offsets o"
 						 "  ON o.group_id = $1 AND o.topic = u.t AND o.partition = u.p",
 						 3, types);
@@ -86,8 +86,8 @@ f1_offsets_advance(const char *group, int n, const char *const *topics,
 							" high_watermark = coalesce(u.hw, o.high_watermark),"
 							" rows_total = o.rows_total + u.nrows,"
 							" dead_letters_total = o.dead_letters_total + u.ndead,"
-							" last_batch_at = now(), retries = 0"
-							" FROM unnest($2, $3, $4, $5, $6, $7, $8)"
+							" last_batch_at = pg_catalog.now(), retries = 0"
+							" FROM pg_catalog.unnest($2, $3, $4, $5, $6, $7, $8)"
 							"  AS u(t, p, expected, next, hw, nrows, ndead)"
 							" WHERE o.group_id = $1 AND o.topic = u.t AND o.partition = u.p"
 							"  AND o.next_offset IS NOT DISTINCT FROM u.expected",
@@ -120,9 +120,9 @@ f1_offsets_record_error(const char *group, const char *topic, int32 partition,
 
 		error_plan = f1_keep_plan("INSERT INTO f1tel.kafka_offsets AS o"
 						  " (group_id, topic, partition, last_error, last_error_at)"
-						  " VALUES ($1, $2, $3, $4, now())"
+						  " VALUES ($1, $2, $3, $4, pg_catalog.now())"
 						  " ON CONFLICT (group_id, topic, partition) DO UPDATE"
-						  " SET last_error = EXCLUDED.last_error, last_error_at = now()",
+						  " SET last_error = EXCLUDED.last_error, last_error_at = pg_catalog.now()",
 						  4, types);
 	}
 	values[0] = CStringGetTextDatum(group);
@@ -149,7 +149,7 @@ f1_offsets_set_watermarks(const char *group, int n, const char *const *topics,
 		Oid			types[4] = {TEXTOID, TEXTARRAYOID, INT4ARRAYOID, INT8ARRAYOID};
 
 		watermark_plan = f1_keep_plan("UPDATE f1tel.kafka_offsets o SET high_watermark = u.hw"
-							  " FROM unnest($2, $3, $4) AS u(t, p, hw)"
+							  " FROM pg_catalog.unnest($2, $3, $4) AS u(t, p, hw)"
 							  " WHERE o.group_id = $1 AND o.topic = u.t AND o.partition = u.p"
 							  "  AND u.hw IS NOT NULL AND o.high_watermark IS DISTINCT FROM u.hw",
 							  4, types);
@@ -177,9 +177,9 @@ f1_offsets_record_batch_error(const char *group, int n, const char *const *topic
 		Oid			types[4] = {TEXTOID, TEXTARRAYOID, INT4ARRAYOID, TEXTOID};
 
 		batch_error_plan = f1_keep_plan("UPDATE f1tel.kafka_offsets o"
-								" SET last_error = $4, last_error_at = now(),"
+								" SET last_error = $4, last_error_at = pg_catalog.now(),"
 								" retries = o.retries + 1"
-								" FROM unnest($2, $3) AS u(t, p)"
+								" FROM pg_catalog.unnest($2, $3) AS u(t, p)"
 								" WHERE o.group_id = $1 AND o.topic = u.t AND o.partition = u.p",
 								4, types);
 	}
