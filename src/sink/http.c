@@ -1,10 +1,14 @@
 /*
  * src/sink/http.c — libcurl multi-interface rounds for the sink worker.
  *
- * Every curl_easy_setopt() result is checked: a failed option is an error,
- * never a silent default.  Calls into libcurl that may start its resolver
- * thread (curl_multi_perform, curl_multi_poll) run with all signals blocked
- * (see http.h).  Nothing here logs request bodies or tokens.
+ * Every curl_easy_setopt() and curl_multi_*() result is checked: a failed
+ * option is an error, never a silent default; a transfer libcurl refuses to
+ * start (curl_multi_add_handle) ends as a failed request (status 0, the
+ * reason in error[]), which the caller retries with back-off.  Calls into
+ * libcurl that may start its resolver thread (curl_multi_perform,
+ * curl_multi_poll) run with all signals blocked (see http.h).  Nothing here
+ * logs request bodies or tokens.
+
  */
 #include "postgres.h"
 
@@ -19,6 +23,16 @@
 StaticAssertDecl(LIBCURL_VERSION_NUM >= 0x074200, "f1tel needs libcurl 7.66 or later (curl_multi_poll)");
 
 static CURLM *multi;
+
+#define RESPONSE_MAX	(64 * 1024 * 1024)	/* bound what one answer may cost us */
+
+typedef struct Transfer
+{
+	CURL	   *easy;				/* NULL: not started or finished */
+	bool		added;				/* to the multi handle */
+	struct curl_slist *headers;
+	F1HttpRequest *req;
+} Transfer;
 
 #define SETOPT(h, opt, val) \
 	do { \
@@ -59,19 +73,11 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	F1HttpRequest *req = userdata;
 	size_t		n = size * nmemb;
 
-	/* bound what one answer may cost us */
-	if (req->response.len + n > 64 * 1024 * 1024)
+	if (req->response.len + n > RESPONSE_MAX)
 		return 0;
 	appendBinaryStringInfo(&req->response, ptr, n);
 	return n;
 }
-
-typedef struct Transfer
-{
-	CURL	   *easy;
-	struct curl_slist *headers;
-	F1HttpRequest *req;
-} Transfer;
 
 static void
 setup(Transfer *t, F1HttpRequest *req, long timeout_ms)
@@ -82,6 +88,7 @@ setup(Transfer *t, F1HttpRequest *req, long timeout_ms)
 	if (h == NULL)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("f1tel sink: curl_easy_init failed")));
 	t->easy = h;
+	t->added = false;
 	t->req = req;
 	t->headers = NULL;
 	req->status = 0;
@@ -130,10 +137,31 @@ finish(Transfer *t, CURLcode result)
 		if (t->req->error[0] == '\0')
 			strlcpy(t->req->error, curl_easy_strerror(result), sizeof(t->req->error));
 	}
-	curl_multi_remove_handle(multi, t->easy);
+	if (t->added)
+		(void) curl_multi_remove_handle(multi, t->easy);
 	curl_easy_cleanup(t->easy);
 	curl_slist_free_all(t->headers);
 	t->easy = NULL;
+	t->added = false;
+}
+
+/* Start a transfer; one libcurl refuses ends at once as a failed request. */
+static bool
+start(Transfer *t, F1HttpRequest *req, long timeout_ms)
+{
+	CURLMcode	mc;
+
+	setup(t, req, timeout_ms);
+	mc = curl_multi_add_handle(multi, t->easy);
+	if (mc == CURLM_OK)
+	{
+		t->added = true;
+		return true;
+	}
+	snprintf(req->error, sizeof(req->error), "could not start the request: curl_multi_add_handle: %s",
+			 curl_multi_strerror(mc));
+	finish(t, CURLE_FAILED_INIT);
+	return false;
 }
 
 void
@@ -152,20 +180,42 @@ f1_http_run(F1HttpRequest *reqs, int n, int concurrency, long timeout_ms)
 		int			still;
 		CURLMsg    *msg;
 		int			left;
+		CURLMcode	mc = CURLM_OK;
 
 		while (next < n && running < concurrency)
 		{
-			setup(&ts[next], &reqs[next], timeout_ms);
-			curl_multi_add_handle(multi, ts[next].easy);
+			bool		started = start(&ts[next], &reqs[next], timeout_ms);
+
 			next++;
-			running++;
+			if (started)
+				running++;
+			else
+				done++;
 		}
+		if (running == 0)
+			continue;			/* all that were left failed to start */
 
 		pthread_sigmask(SIG_SETMASK, &all, &old);
-		curl_multi_perform(multi, &still);
-		curl_multi_poll(multi, NULL, 0, 100, NULL);
-		curl_multi_perform(multi, &still);
+		mc = curl_multi_perform(multi, &still);
+		if (mc == CURLM_OK)
+			mc = curl_multi_poll(multi, NULL, 0, 100, NULL);
+		if (mc == CURLM_OK)
+			mc = curl_multi_perform(multi, &still);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (mc != CURLM_OK)
+		{
+			/* the multi handle is unusable: fail what is in flight */
+			for (int i = 0; i < next; i++)
+				if (ts[i].easy != NULL)
+				{
+					snprintf(ts[i].req->error, sizeof(ts[i].req->error), "libcurl: %s",
+							 curl_multi_strerror(mc));
+					finish(&ts[i], CURLE_FAILED_INIT);
+					running--;
+					done++;
+				}
+			continue;
+		}
 
 		while ((msg = curl_multi_info_read(multi, &left)) != NULL)
 		{

@@ -96,12 +96,17 @@ class Faults:
     """Queued faults: each applies to the next `count` requests whose path contains
     `path_contains`, in the order queued."""
 
-    KEYS = {"status", "count", "path_contains", "delay_ms", "reset", "body", "reason"}
+    KEYS = {"status", "count", "path_contains", "delay_ms", "reset", "body", "reason", "message"}
 
     def __init__(self):
         self.lock = threading.Lock()
         self.queue = []
         self.applied = 0
+
+    def clear(self):
+        """Drop every queued fault."""
+        with self.lock:
+            self.queue = []
 
     def add(self, f):
         if not isinstance(f, dict):
@@ -272,6 +277,7 @@ class Handler(BaseHTTPRequestHandler):
         reason, msg = FAULT_REASONS.get(status, ("backendError", "Injected fault."))
         if f.get("reason"):
             reason, msg = f["reason"], REASON_MESSAGES.get(f["reason"], msg)
+        msg = f.get("message", msg)
         self.send_json(status, error_envelope(status, reason, msg))
 
     def route(self, method, path, query, body):
@@ -334,11 +340,13 @@ class Handler(BaseHTTPRequestHandler):
             except ValueError as e:
                 return self.send_json(400, {"error": str(e)})
             return self.send_json(200, {"queued": 1})
+        if path == "/_fault" and method == "DELETE":  # drop the faults
+            srv.faults.clear()
+            return self.send_json(200, {"ok": True})
         if path == "/_stats" and method == "GET":
             return self.send_json(200, self.stats())
         if path == "/_reset" and method == "POST":  # everything: faults, stats, data, clock
-            with srv.faults.lock:
-                srv.faults.queue = []
+            srv.faults.clear()
             with srv.lock:
                 srv.requests = {}
             with srv.store.lock:
