@@ -8,6 +8,11 @@
  * libcurl that may start its resolver thread (curl_multi_perform,
  * curl_multi_poll) run with all signals blocked (see http.h).  Nothing here
  * logs request bodies or tokens.
+ *
+ * Callbacks: write_cb runs inside curl_multi_perform; it stores the answer
+ * with malloc/realloc only (no palloc: an out-of-memory ERROR must not
+ * longjmp through libcurl's frames) and finish() copies it into the
+ * request's StringInfo on the main thread afterwards.
 
  */
 #include "postgres.h"
@@ -32,6 +37,9 @@ typedef struct Transfer
 	bool		added;				/* to the multi handle */
 	struct curl_slist *headers;
 	F1HttpRequest *req;
+	char	   *buf;				/* the answer so far (malloc: write_cb) */
+	size_t		len;
+	size_t		cap;
 } Transfer;
 
 #define SETOPT(h, opt, val) \
@@ -67,15 +75,27 @@ f1_http_cleanup(void)
 	curl_global_cleanup();
 }
 
+/* libcurl's callback: plain C only (see the header comment). */
 static size_t
 write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
-	F1HttpRequest *req = userdata;
+	Transfer   *t = userdata;
 	size_t		n = size * nmemb;
 
-	if (req->response.len + n > RESPONSE_MAX)
-		return 0;
-	appendBinaryStringInfo(&req->response, ptr, n);
+	if (t->len + n > RESPONSE_MAX)
+		return 0;				/* libcurl ends the transfer: CURLE_WRITE_ERROR */
+	if (t->len + n > t->cap)
+	{
+		size_t		cap = Max(t->cap * 2, t->len + n);
+		char	   *buf = realloc(t->buf, cap);
+
+		if (buf == NULL)
+			return 0;
+		t->buf = buf;
+		t->cap = cap;
+	}
+	memcpy(t->buf + t->len, ptr, n);
+	t->len += n;
 	return n;
 }
 
@@ -91,6 +111,8 @@ setup(Transfer *t, F1HttpRequest *req, long timeout_ms)
 	t->added = false;
 	t->req = req;
 	t->headers = NULL;
+	t->buf = NULL;
+	t->len = t->cap = 0;
 	req->status = 0;
 	req->error[0] = '\0';
 	initStringInfo(&req->response);
@@ -100,7 +122,7 @@ setup(Transfer *t, F1HttpRequest *req, long timeout_ms)
 	SETOPT(h, CURLOPT_TIMEOUT_MS, timeout_ms);
 	SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, Min(timeout_ms, 10000L));
 	SETOPT(h, CURLOPT_WRITEFUNCTION, write_cb);
-	SETOPT(h, CURLOPT_WRITEDATA, req);
+	SETOPT(h, CURLOPT_WRITEDATA, t);
 	SETOPT(h, CURLOPT_ERRORBUFFER, req->error);
 	SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	SETOPT(h, CURLOPT_ACCEPT_ENCODING, "");
@@ -143,6 +165,11 @@ finish(Transfer *t, CURLcode result)
 	curl_slist_free_all(t->headers);
 	t->easy = NULL;
 	t->added = false;
+	if (t->len > 0 && result == CURLE_OK)
+		appendBinaryStringInfo(&t->req->response, t->buf, t->len);
+	free(t->buf);
+	t->buf = NULL;
+	t->len = t->cap = 0;
 }
 
 /* Start a transfer; one libcurl refuses ends at once as a failed request. */

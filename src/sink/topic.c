@@ -21,9 +21,12 @@
  * take (larger than message.max.bytes, say: permanent_error()) is marked
  * dead, with librdkafka's reason, and the round goes on without it.
  *
- * Threads: delivery reports, logs and errors are served by rd_kafka_poll()
- * on the worker's main thread (log.queue); the callbacks only record, and
- * serve() reports after each poll.
+ * Threads and callbacks: delivery reports, logs and errors are served by
+ * rd_kafka_poll() on the worker's main thread (log.queue); the callbacks
+ * only record (no palloc, no ereport), and serve() reports after each poll.
+ * Interrupts are held during a poll, and the exit hook (f1_topic_close from
+ * proc_exit) leaves the producer alone if it ran inside one, so a SIGTERM
+ * can never re-enter the producer from its own callback.
  */
 #include "postgres.h"
 
@@ -41,6 +44,7 @@ static F1KafkaClient *client;	/* builder, callbacks, log ring: kafka_client.c */
 static rd_kafka_t *producer;
 static char *first_error;		/* of the round, from callbacks */
 static char first_error_buf[512];
+static bool in_poll;			/* inside rd_kafka_poll: the exit hook keeps off */
 static TimestampTz round_deadline;
 static int	round_produced;
 
@@ -97,9 +101,12 @@ prepare_producer(rd_kafka_conf_t *conf, void *owner)
 	rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
 }
 
+/* From the exit hook inside a poll it leaves the producer alone: see above. */
 void
 f1_topic_close(void)
 {
+	if (in_poll)
+		return;
 	if (producer != NULL)
 	{
 		rd_kafka_flush(producer, 5000);
@@ -114,7 +121,11 @@ f1_topic_close(void)
 static void
 serve(int timeout_ms)
 {
+	HOLD_INTERRUPTS();
+	in_poll = true;
 	rd_kafka_poll(producer, timeout_ms);
+	in_poll = false;
+	RESUME_INTERRUPTS();
 	f1_kafka_client_report(client);
 }
 

@@ -17,7 +17,10 @@
 #     dropped by the documented rule; change_backlog.status says 'disabled'
 #     for one left behind;
 #  6. curl_multi_add_handle failing (a hand-written LD_PRELOAD shim): an
-#     error with back-off, and everything arrives once it works again.
+#     error with back-off, and everything arrives once it works again;
+#  7. (item 9, a check of the source) no library callback in src/sink or
+#     src/shared, nor a function of those files it calls, uses PostgreSQL's
+#     allocator, error reporting, SPI or interrupts.
 use strict;
 use warnings;
 use FindBin;
@@ -197,4 +200,31 @@ $node->stop;
 stop_bigquery($bq);
 stop_broker($broker);
 
+# --- 7. the callbacks only record
+my %body;    # function name => body, of every function in src/sink and src/shared
+my @callbacks;
+foreach my $f (glob(repo_root() . '/src/{sink,shared}/*.c'))
+{
+	my $src = slurp_file($f);
+	while ($src =~ /^(\w+)\(([^)]*)\)\n\{\n(.*?)^\}/msg)
+	{
+		$body{$1} = $3;
+	}
+	push @callbacks, $1 while $src =~ /rd_kafka_conf_set_\w+_cb\(\s*\w+,\s*(\w+)\)/g;
+	push @callbacks, $1 while $src =~ /CURLOPT_\w+FUNCTION,\s*(\w+)\)/g;
+}
+cmp_ok(scalar(@callbacks), '>=', 4, 'callbacks found: ' . join(', ', @callbacks));
+my $forbidden = qr/\b(ereport|elog|palloc\w*|repalloc|pfree|psprintf|pstrdup|pnstrdup|\w*StringInfo\w*|SPI_\w+|CHECK_FOR_INTERRUPTS|MemoryContext\w+)\b/;
+foreach my $cb (@callbacks)
+{
+	my (%seen, @todo, @bad);
+	@todo = ($cb);
+	while (my $fn = shift @todo)
+	{
+		next if $seen{$fn}++ || !defined $body{$fn};
+		push @bad, "$fn: $1" if $body{$fn} =~ $forbidden;
+		push @todo, grep { defined $body{$_} } ($body{$fn} =~ /\b(\w+)\s*\(/g);
+	}
+	is(join('; ', @bad), '', "callback $cb (and what it calls here) makes no PostgreSQL call");
+}
 done_testing();
