@@ -13,7 +13,11 @@
  * with malloc/realloc only (no palloc: an out-of-memory ERROR must not
  * longjmp through libcurl's frames) and finish() copies it into the
  * request's StringInfo on the main thread afterwards.
-
+ *
+ * Waiting: at most 100 ms per curl_multi_poll, then SIGTERM, postmaster
+ * death and a DROP DATABASE waiting for us are checked, so a hanging server
+ * never holds up a shutdown or DDL; the transfers in flight are aborted and
+ * their handles freed first (also by f1_http_cleanup from the exit hook).
  */
 #include "postgres.h"
 
@@ -22,6 +26,11 @@
 #include <curl/curl.h>
 
 #include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/pmsignal.h"
+#include "utils/timestamp.h"
+
+#include "shared/worker.h"
 
 #include "sink/http.h"
 
@@ -41,6 +50,10 @@ typedef struct Transfer
 	size_t		len;
 	size_t		cap;
 } Transfer;
+
+/* the round in progress, for the exit hook */
+static Transfer *live;
+static int	nlive;
 
 #define SETOPT(h, opt, val) \
 	do { \
@@ -66,9 +79,23 @@ f1_http_init(void)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("f1tel sink: curl_multi_init failed")));
 }
 
+static void finish(Transfer *t, CURLcode result);
+
+/* End every transfer of the round in progress (SIGTERM, exit). */
+static void
+abort_live(void)
+{
+	for (int i = 0; i < nlive; i++)
+		if (live[i].easy != NULL)
+			finish(&live[i], CURLE_ABORTED_BY_CALLBACK);
+	live = NULL;
+	nlive = 0;
+}
+
 void
 f1_http_cleanup(void)
 {
+	abort_live();
 	if (multi != NULL)
 		curl_multi_cleanup(multi);
 	multi = NULL;
@@ -191,6 +218,34 @@ start(Transfer *t, F1HttpRequest *req, long timeout_ms)
 	return false;
 }
 
+/*
+ * Between polls: SIGTERM ends the round (the changes stay queued), then the
+ * process; so do postmaster death and a DROP DATABASE (or rename) waiting
+ * for this backend to leave.
+ */
+static void
+check_leave(TimestampTz *next_lock_check)
+{
+	TimestampTz now;
+
+	if (ProcDiePending)
+	{
+		abort_live();
+		CHECK_FOR_INTERRUPTS();
+	}
+	if (!PostmasterIsAlive())
+	{
+		abort_live();
+		proc_exit(1);
+	}
+	now = GetCurrentTimestamp();
+	if (now >= *next_lock_check)
+	{
+		*next_lock_check = now + 500 * INT64CONST(1000);
+		f1tel_exit_if_database_locked();	/* exits: the exit hook frees the transfers */
+	}
+}
+
 void
 f1_http_run(F1HttpRequest *reqs, int n, int concurrency, long timeout_ms)
 {
@@ -198,10 +253,13 @@ f1_http_run(F1HttpRequest *reqs, int n, int concurrency, long timeout_ms)
 	int			next = 0;
 	int			running = 0;
 	int			done = 0;
+	TimestampTz next_lock_check = 0;
 	sigset_t	all,
 				old;
 
 	sigfillset(&all);
+	live = ts;
+	nlive = 0;
 	while (done < n)
 	{
 		int			still;
@@ -214,6 +272,7 @@ f1_http_run(F1HttpRequest *reqs, int n, int concurrency, long timeout_ms)
 			bool		started = start(&ts[next], &reqs[next], timeout_ms);
 
 			next++;
+			nlive = next;
 			if (started)
 				running++;
 			else
@@ -257,16 +316,10 @@ f1_http_run(F1HttpRequest *reqs, int n, int concurrency, long timeout_ms)
 					break;
 				}
 		}
-
-		/* SIGTERM: drop the round (the changes stay queued), then die */
-		if (ProcDiePending)
-		{
-			for (int i = 0; i < next; i++)
-				if (ts[i].easy != NULL)
-					finish(&ts[i], CURLE_ABORTED_BY_CALLBACK);
-			CHECK_FOR_INTERRUPTS();
-		}
+		check_leave(&next_lock_check);
 	}
+	live = NULL;
+	nlive = 0;
 	pfree(ts);
 }
 

@@ -101,7 +101,13 @@ prepare_producer(rd_kafka_conf_t *conf, void *owner)
 	rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
 }
 
-/* From the exit hook inside a poll it leaves the producer alone: see above. */
+/*
+ * Drop the producer.  Nothing is flushed: what was not reported delivered
+ * is still queued in the database, so an exit never waits for a broker.
+ * From the exit hook inside a poll (cannot happen while callbacks only
+ * record, and interrupts are held there) it leaves the producer alone: the
+ * process is exiting anyway.
+ */
 void
 f1_topic_close(void)
 {
@@ -109,7 +115,7 @@ f1_topic_close(void)
 		return;
 	if (producer != NULL)
 	{
-		rd_kafka_flush(producer, 5000);
+		rd_kafka_purge(producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
 		rd_kafka_destroy(producer);
 	}
 	producer = NULL;

@@ -31,7 +31,8 @@
  * The loop follows worker_spi as the ingest worker does: SIGHUP reloads,
  * SIGTERM dies (also in the middle of a round of HTTP requests), the waits
  * use WL_EXIT_ON_PM_DEATH, a memory context is reset every pass, no lock is
- * held between transactions, DROP DATABASE makes it leave.
+ * held between transactions, DROP DATABASE makes it leave (also while
+ * requests hang: http.c checks between polls).
  */
 #include "postgres.h"
 
@@ -407,7 +408,7 @@ step(Sink *sink)
 static void
 sink_on_exit(int code, Datum arg)
 {
-	f1_topic_close();
+	f1_topic_close();			/* no flush: the unreported changes stay queued */
 	f1_http_cleanup();
 	f1_auth_reset();
 }
@@ -513,7 +514,12 @@ paused(void)
 {
 	if (ext_state != F1_EXT_READY)
 		ext_state = f1tel_check_extension("sink", NULL);
-	return ext_state != F1_EXT_READY;
+	if (ext_state == F1_EXT_READY)
+		return false;
+	/* a dropped extension took the subscribers with it: subscribe again */
+	for (int i = 0; i < (int) lengthof(sinks); i++)
+		sinks[i].subscribed = false;
+	return true;
 }
 
 /* A step of each destination that is set (or has a round in flight). */
