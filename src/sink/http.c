@@ -18,6 +18,8 @@
  * death and a DROP DATABASE waiting for us are checked, so a hanging server
  * never holds up a shutdown or DDL; the transfers in flight are aborted and
  * their handles freed first (also by f1_http_cleanup from the exit hook).
+ * Between polls it also runs the caller's idle function (f1_http_set_idle:
+ * the sink serves the upsert topic there), outside any libcurl call.
  */
 #include "postgres.h"
 
@@ -37,6 +39,8 @@
 StaticAssertDecl(LIBCURL_VERSION_NUM >= 0x074200, "f1tel needs libcurl 7.66 or later (curl_multi_poll)");
 
 static CURLM *multi;
+static void (*idle_fn) (void);	/* f1_http_set_idle() */
+static bool in_idle;
 
 #define RESPONSE_MAX	(64 * 1024 * 1024)	/* bound what one answer may cost us */
 
@@ -317,10 +321,30 @@ f1_http_run(F1HttpRequest *reqs, int n, int concurrency, long timeout_ms)
 				}
 		}
 		check_leave(&next_lock_check);
+		if (idle_fn != NULL && !in_idle && done < n)
+		{
+			/* the caller's other work, between polls (never nested) */
+			in_idle = true;
+			PG_TRY();
+			{
+				idle_fn();
+			}
+			PG_FINALLY();
+			{
+				in_idle = false;
+			}
+			PG_END_TRY();
+		}
 	}
 	live = NULL;
 	nlive = 0;
 	pfree(ts);
+}
+
+void
+f1_http_set_idle(void (*fn) (void))
+{
+	idle_fn = fn;
 }
 
 void

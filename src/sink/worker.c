@@ -93,6 +93,7 @@ static Sink sinks[] = {
 	{"kafka", true},
 };
 
+static char activity[128];	/* of the round being pushed */
 static SPIPlanPtr read_plan;
 static SPIPlanPtr ack_plan;
 static SPIPlanPtr dead_plan;
@@ -390,7 +391,8 @@ step(Sink *sink)
 		sink->n = 0;
 		return false;
 	}
-	pgstat_report_activity(STATE_RUNNING, psprintf("f1tel sink: pushing %d changes to %s", sink->n, sink->name));
+	snprintf(activity, sizeof(activity), "f1tel sink: pushing %d changes to %s", sink->n, sink->name);
+	pgstat_report_activity(STATE_RUNNING, activity);
 	if (sink->is_topic)
 	{
 		sink->in_flight = f1_topic_start(sink->ch, sink->n, &sink->stats, &sink->error);
@@ -534,6 +536,30 @@ push_rounds(void)
 	return worked;
 }
 
+/*
+ * While BigQuery's requests are in flight (a server that hangs until
+ * f1tel.bigquery_timeout_ms, say), http.c calls this between its polls:
+ * the topic goes on meanwhile.
+ */
+static void
+serve_topic(void)
+{
+	MemoryContext old = CurrentMemoryContext;
+	Sink	   *topic = &sinks[1];
+
+	if ((sink_enabled(topic) || topic->in_flight) && ext_state == F1_EXT_READY)
+	{
+		char		bq_activity[sizeof(activity)];
+
+		strlcpy(bq_activity, activity, sizeof(bq_activity));
+		(void) step(topic);
+		/* pg_stat_activity shows BigQuery's round again */
+		strlcpy(activity, bq_activity, sizeof(activity));
+		pgstat_report_activity(STATE_RUNNING, activity);
+	}
+	MemoryContextSwitchTo(old);
+}
+
 /* How long to wait when no step settled anything. */
 static long
 idle_wait_ms(void)
@@ -573,6 +599,7 @@ f1tel_sink_main(Datum main_arg)
 	/* the enrichment triggers and the change feed need a fresh snapshot per statement */
 	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
 	f1_http_init();
+	f1_http_set_idle(serve_topic);
 	on_proc_exit(sink_on_exit, (Datum) 0);
 	loop_cxt = AllocSetContextCreate(TopMemoryContext, "f1tel sink loop", ALLOCSET_DEFAULT_SIZES);
 	for (int i = 0; i < (int) lengthof(sinks); i++)

@@ -1,7 +1,8 @@
 # test/t/044_sink_shutdown.pl — shutdown and DDL while the sink pushes (issue 9, item 11).
 #
 # The local BigQuery server holds every insertAll request unanswered (its
-# "hang" fault) while the sink pushes and the upsert topic is produced:
+# "hang" fault) while the sink pushes and the upsert topic is produced (and
+# gets every change meanwhile: the sink serves it between libcurl's polls):
 #  1. SIGTERM to the sink worker: it is gone within 30 s (the launcher starts
 #     another);
 #  2. a fast shutdown (pg_ctl stop -m fast): done within 30 s;
@@ -56,6 +57,15 @@ $node->poll_query_until('postgres', q{
 	   AND (SELECT count(*) FROM f1tel.position WHERE session_key = 9189) = 548
 	   AND (SELECT count(*) FROM f1tel.race_control WHERE session_key = 9189) = 73}) or die 'not ingested';
 ok(wait_hanging(), 'the sink\'s insertAll requests hang');
+# (item 8: each destination on its own) the topic gets every change meanwhile
+my $deadline = time() + 50;
+usleep(200_000) while $node->safe_psql('postgres', q{SELECT pending FROM f1tel.change_backlog WHERE subscriber = 'kafka'}) ne '0'
+  && time() < $deadline;
+is($node->safe_psql('postgres', q{SELECT pending FROM f1tel.change_backlog WHERE subscriber = 'kafka'}), '0',
+	'the topic got every change while BigQuery\'s requests hang');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM f1tel.sink_status WHERE sink = 'bigquery'}), '0',
+	'before any BigQuery request ended (they time out after 60 s)');
+cmp_ok(hanging(), '>', 0, 'they still hang');
 my $pid = sink_pid($node);
 my $t0 = time();
 ok(kill('TERM', $pid), "SIGTERM to the sink ($pid)");
