@@ -86,6 +86,7 @@ typedef struct Sink
 	int			n;
 	F1SinkStats stats;
 	char	   *error;
+	Oid			round_ext;		/* the extension the round was read from */
 } Sink;
 
 static Sink sinks[] = {
@@ -101,13 +102,14 @@ static SPIPlanPtr status_plan;
 
 /* the extension as the last transaction found it; checked again while not ready */
 static F1ExtState ext_state = F1_EXT_ABSENT;
+static Oid	ext_oid = InvalidOid;	/* and its OID */
 
 /* Start a transaction with SPI; false (and nothing open) if the extension is not usable. */
 static bool
 begin(const char *activity)
 {
 	f1_xact_begin(activity);
-	ext_state = f1tel_lock_extension(NULL, NULL);
+	ext_state = f1tel_lock_extension(&ext_oid, NULL);
 	if (ext_state == F1_EXT_READY)
 		return true;
 	f1_xact_abort();
@@ -162,6 +164,7 @@ read_round(Sink *sink, F1SinkChange **out)
 	values[1] = Int32GetDatum(ROUND_SIZE);
 	if (SPI_execute_plan(read_plan, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "f1tel sink: read_changes failed");
+	sink->round_ext = ext_oid;
 	n = (int) SPI_processed;
 	ch = MemoryContextAllocZero(outer, Max(n, 1) * sizeof(F1SinkChange));
 	for (int i = 0; i < n; i++)
@@ -224,6 +227,16 @@ settle_round(Sink *sink, F1SinkChange *ch, int n, F1SinkStats *stats, const char
 	{
 		MemoryContextSwitchTo(outer);
 		return;					/* the changes stay queued */
+	}
+	if (ext_oid != sink->round_ext)
+	{
+		/* dropped and created again meanwhile: these change ids are not the new ones */
+		f1_xact_abort();
+		MemoryContextSwitchTo(outer);
+		ereport(LOG,
+				(errmsg("f1tel sink: the extension was created again during a round to %s; that round is not acknowledged",
+						sink->name)));
+		return;
 	}
 	if (ack_plan == NULL)
 	{
