@@ -74,9 +74,13 @@ $node->poll_query_until('postgres', q{
 	SELECT (SELECT count(*) FROM f1tel.laps WHERE session_key = 9189) = 949
 	   AND (SELECT count(*) FROM f1tel.position WHERE session_key = 9189) = 548
 	   AND (SELECT count(*) FROM f1tel.race_control WHERE session_key = 9189) = 73}) or die 'not ingested';
+ok(wait_true(q{SELECT coalesce((SELECT state = 'retrying' FROM f1tel.sink_status WHERE sink = 'bigquery'), false)}, 60),
+	'BigQuery refuses (quotaExceeded, then 503): the sink backs off');
+my $d1 = psql(q{SELECT min(driver_number) FROM f1tel.drivers WHERE session_key = 9189});
+psql(qq{UPDATE f1tel.drivers SET team_colour = 'AAAAAA' WHERE session_key = 9189 AND driver_number = $d1});
 ok(wait_true(q{SELECT pending = 0 FROM f1tel.change_backlog WHERE subscriber = 'kafka'}, 90),
-	'BigQuery refusing (quotaExceeded, then 503): the topic still got every change');
-cmp_ok(pending('bigquery'), '>', 0, 'while BigQuery has every change still queued');
+	'meanwhile the topic got every change, the new ones too');
+cmp_ok(pending('bigquery'), '>', 0, 'while BigQuery has them still queued');
 is(psql(q{SELECT status FROM f1tel.change_backlog WHERE subscriber = 'bigquery'}), 'retrying',
 	'change_backlog says BigQuery is retrying');
 bq_call($bq, 'DELETE', '/_fault');
