@@ -120,6 +120,39 @@ SELECT o.group_id,
 	   o.retries
 FROM f1tel.kafka_offsets o;
 
+-- sink (issue 9, item 8): sink_status.state, change_backlog.status
+ALTER TABLE f1tel.sink_status ADD COLUMN state text NOT NULL DEFAULT 'active';
+COMMENT ON COLUMN f1tel.sink_status.state IS
+'active, retrying (a failure it retries with back-off) or paused (refused for good: tries again after a reload or 10 minutes).';
+
+/*
+ * change_backlog (now in src/sink/schema.sql) with the status of each
+ * subscriber: the sink's two are "disabled" while their setting is empty
+ * (the sink drops such a subscriber and its queue when it starts or
+ * reloads: until then the queue grows), else the sink's state
+ * (sink_status.state); any other subscriber is "external".
+ */
+CREATE OR REPLACE VIEW f1tel.change_backlog AS
+SELECT s.name AS subscriber,
+	   count(c.id) AS pending,
+	   min(c.changed_at) AS oldest_pending,
+	   s.created_at AS subscribed_at,
+	   CASE
+		   WHEN s.name = 'bigquery' AND coalesce(pg_catalog.current_setting('f1tel.bigquery_project', true), '') = ''
+			   THEN 'disabled'
+		   WHEN s.name = 'kafka' AND coalesce(pg_catalog.current_setting('f1tel.enriched_topic', true), '') = ''
+			   THEN 'disabled'
+		   WHEN s.name IN ('bigquery', 'kafka')
+			   THEN coalesce((SELECT st.state FROM f1tel.sink_status st WHERE st.sink = s.name), 'active')
+		   ELSE 'external'
+	   END AS status
+  FROM f1tel.change_subscribers s
+  LEFT JOIN f1tel.change_queue q ON q.subscriber = s.name
+  LEFT JOIN f1tel.changes c ON c.id = q.change_id
+ GROUP BY s.name, s.created_at;
+COMMENT ON VIEW f1tel.change_backlog IS
+'Per subscriber: changes queued and not acknowledged yet, when the oldest of them was made, and its status (active, retrying, paused, disabled, external).';
+
 /*
  * Security (issue 9): names bound at creation or a fixed search_path in every
  * function, the driver locks in a space of their own with a bounded wait,

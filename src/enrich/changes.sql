@@ -323,15 +323,5 @@ $$;
 COMMENT ON FUNCTION f1tel.unsubscribe(text) IS
 'Removes a change feed subscriber and everything queued for it; false if there was none.';
 
-CREATE VIEW f1tel.change_backlog AS
-SELECT s.name AS subscriber,
-	   count(c.id) AS pending,
-	   min(c.changed_at) AS oldest_pending,
-	   s.created_at AS subscribed_at
-  FROM f1tel.change_subscribers s
-  LEFT JOIN f1tel.change_queue q ON q.subscriber = s.name
-  LEFT JOIN f1tel.changes c ON c.id = q.change_id
- GROUP BY s.name, s.created_at;
-
-COMMENT ON VIEW f1tel.change_backlog IS
-'Per subscriber: changes queued and not acknowledged yet, and when the oldest of them was made.';
+-- f1tel.change_backlog, the queue's size per subscriber, is in src/sink/schema.sql
+-- (its status column reads the sink's state).

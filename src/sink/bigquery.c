@@ -16,7 +16,11 @@
  * request refused as too large is split; 5xx, 408, 429, connection errors
  * and transient reasons are retried with exponential backoff and jitter;
  * quotaExceeded backs off for minutes; a row refused for good ("invalid") is
- * marked dead and the others ("stopped") are sent again.
+ * marked dead and the others ("stopped") are sent again.  A request refused
+ * for good (F1BQ_FATAL: a 400 or 403 that is not about quota or size) pauses
+ * BigQuery until a reload (the worker's rule).  No wait happens here: the
+ * worker schedules the retry (F1SinkStats.wait_ms) and serves the topic
+ * meanwhile.
  */
 #include "postgres.h"
 
@@ -76,6 +80,7 @@ static const F1BqField race_control_fields[] = {
 };
 
 static bool tables_ready;
+static bool prepare_refused;	/* the last f1_bq_prepare() failed for good */
 
 static char *
 api_url(const char *fmt,...) pg_attribute_printf(1, 2);
@@ -139,7 +144,8 @@ ensure(const char *what, char *get_url, char *create_url, char *body, char **err
 		return true;
 	if (req.status != 404)
 	{
-		f1_bq_classify(req.status, req.response.data, req.response.len, msg, sizeof(msg));
+		prepare_refused = f1_bq_classify(req.status, req.response.data, req.response.len,
+										 msg, sizeof(msg)) == F1BQ_FATAL;
 		*error = psprintf("BigQuery: reading %s failed (HTTP %ld): %s", what,
 						  req.status, req.status ? msg : req.error);
 		return false;
@@ -157,7 +163,13 @@ ensure(const char *what, char *get_url, char *create_url, char *body, char **err
 		ereport(LOG, (errmsg("f1tel sink: created BigQuery %s", what)));
 		return true;
 	}
-	f1_bq_classify(req.status, req.response.data, req.response.len, msg, sizeof(msg));
+	{
+		/* a 404 here: the project itself is not there */
+		F1BqVerdict v = f1_bq_classify(req.status, req.response.data, req.response.len,
+									   msg, sizeof(msg));
+
+		prepare_refused = v == F1BQ_NOT_FOUND || v == F1BQ_FATAL;
+	}
 	*error = psprintf("BigQuery: creating %s failed (HTTP %ld): %s", what,
 					  req.status, req.status ? msg : req.error);
 	return false;
@@ -193,6 +205,7 @@ f1_bq_prepare(char **error)
 
 	if (tables_ready)
 		return true;
+	prepare_refused = false;
 	if (!ensure(psprintf("dataset %s:%s", p, d), api_url("datasets/%s", d),
 				api_url("datasets"), f1_bq_dataset_body(p, d, f1tel_bigquery_location), error))
 		return false;
@@ -288,20 +301,33 @@ build_body(Req *r, F1SinkChange *ch)
 	pfree(rows);
 }
 
+/*
+ * Push a round: passes of insertAll requests, again at once for what a pass
+ * left to resend without waiting (rows "stopped" by another's refusal, a
+ * split, a refreshed token), at most MAX_PASSES.  It never sleeps: a pass
+ * that asks for a wait (5xx, 429, quota, a timeout) ends the round with
+ * stats->wait_ms, and the worker tries BigQuery again no sooner, serving the
+ * topic meanwhile.  A permanent refusal of a request (F1BQ_FATAL: 400, 403
+ * other than quota) sets stats->refused: the worker pauses BigQuery.
+ */
+#define MAX_PASSES 8
+
 bool
 f1_bq_push(F1SinkChange *ch, int n, F1SinkStats *stats, char **error)
 {
 	static uint64_t rng = 0;
-	int			attempt = 0;
 	int			cap = f1tel_bigquery_batch_rows;	/* halved when "too large" */
 
 	*error = NULL;
 	if (rng == 0)				/* workers must not back off in step */
 		rng = f1_backoff_seed(GetCurrentTimestamp(), MyProcPid);
 	if (!f1_bq_prepare(error))
+	{
+		stats->refused = prepare_refused;
 		return false;
+	}
 
-	for (;;)
+	for (int pass = 0;; pass++)
 	{
 		int			maxreq = n + 2;
 		Req		   *reqs = palloc0(maxreq * sizeof(Req));
@@ -317,6 +343,12 @@ f1_bq_push(F1SinkChange *ch, int n, F1SinkStats *stats, char **error)
 			pending |= ch[i].state == F1_CHANGE_PENDING;
 		if (!pending)
 			return true;
+		if (pass >= MAX_PASSES)
+		{
+			*error = psprintf("BigQuery: %d passes left rows to send again", pass);
+			stats->wait_ms = f1_backoff_ms(0, 200, 30000, &rng);
+			return false;
+		}
 
 		nreq += plan_requests(ch, n, "driver_laps", cap, reqs + nreq, maxreq - nreq);
 		nreq += plan_requests(ch, n, "race_control", cap, reqs + nreq, maxreq - nreq);
@@ -408,13 +440,17 @@ f1_bq_push(F1SinkChange *ch, int n, F1SinkStats *stats, char **error)
 				case F1BQ_QUOTA:
 					wait_ms = Max(wait_ms, 120000);	/* quotaExceeded: minutes */
 					break;
-				case F1BQ_RETRY:
 				case F1BQ_FATAL:
+					stats->refused = true;	/* the worker pauses BigQuery */
+					break;
+				case F1BQ_RETRY:
 				default:
-					wait_ms = Max(wait_ms, 1);
+					wait_ms = Max(wait_ms, f1_backoff_ms(0, 200, 30000, &rng));
 					break;
 			}
 		}
+		if (stats->refused)
+			return false;
 		if (auth_failed)
 		{
 			(void) f1_auth_token(true, error, &ok);
@@ -423,20 +459,10 @@ f1_bq_push(F1SinkChange *ch, int n, F1SinkStats *stats, char **error)
 		}
 		if (wait_ms > 0)
 		{
-			int64		backoff = f1_backoff_ms(attempt++, 200, 30000, &rng);
-
+			/* the worker waits, serving the topic meanwhile */
 			stats->retries++;
-			if (attempt > 8)
-				return false;	/* give up this round; the changes stay queued */
-			wait_ms = Max(wait_ms, backoff);
-			ereport(LOG,
-					(errmsg("f1tel sink: %s; retrying in %ld ms", *error ? *error : "retry", (long) wait_ms)));
-			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 (long) wait_ms, PG_WAIT_EXTENSION);
-			ResetLatch(MyLatch);
-			CHECK_FOR_INTERRUPTS();
-			if (!f1_bq_prepare(error))
-				return false;
+			stats->wait_ms = wait_ms;
+			return false;
 		}
 	}
 }

@@ -40,6 +40,14 @@ extern void f1_http_run(F1HttpRequest *reqs, int n, int concurrency, long timeou
 /* One request, synchronously. */
 extern void f1_http_run_one(F1HttpRequest *req, long timeout_ms);
 
+/*
+ * A function run between polls while requests are in flight (not nested:
+ * not while it runs itself), outside any libcurl call: other work of the
+ * caller, which may use PostgreSQL (transactions too) and may call
+ * f1_http_run() itself.  NULL: none.
+ */
+extern void f1_http_set_idle(void (*fn) (void));
+
 extern void f1_http_init(void);
 extern void f1_http_cleanup(void);
 

@@ -30,11 +30,43 @@ CREATE TABLE f1tel.sink_status (
 	dead_letters			bigint NOT NULL DEFAULT 0,
 	last_push_at			timestamptz,
 	last_error				text,
-	last_error_at			timestamptz
+	last_error_at			timestamptz,
+	state					text NOT NULL DEFAULT 'active'
 );
 COMMENT ON TABLE f1tel.sink_status IS
 'What each sink (bigquery, kafka) has pushed, and its last error; the backlog is in f1tel.change_backlog.';
 SELECT pg_catalog.pg_extension_config_dump('f1tel.sink_status', '');
+COMMENT ON COLUMN f1tel.sink_status.state IS
+'active, retrying (a failure it retries with back-off) or paused (refused for good: tries again after a reload or 10 minutes).';
+
+/*
+ * The backlog of the change feed (src/enrich/changes.sql) per subscriber,
+ * with its status: the sink's two are "disabled" while their setting is
+ * empty (the sink drops such a subscriber and its queue when it starts or
+ * reloads: until then the queue grows), else the sink's state
+ * (sink_status.state); any other subscriber is "external".  Defined here,
+ * after sink_status, which it reads.
+ */
+CREATE VIEW f1tel.change_backlog AS
+SELECT s.name AS subscriber,
+	   count(c.id) AS pending,
+	   min(c.changed_at) AS oldest_pending,
+	   s.created_at AS subscribed_at,
+	   CASE
+		   WHEN s.name = 'bigquery' AND coalesce(pg_catalog.current_setting('f1tel.bigquery_project', true), '') = ''
+			   THEN 'disabled'
+		   WHEN s.name = 'kafka' AND coalesce(pg_catalog.current_setting('f1tel.enriched_topic', true), '') = ''
+			   THEN 'disabled'
+		   WHEN s.name IN ('bigquery', 'kafka')
+			   THEN coalesce((SELECT st.state FROM f1tel.sink_status st WHERE st.sink = s.name), 'active')
+		   ELSE 'external'
+	   END AS status
+  FROM f1tel.change_subscribers s
+  LEFT JOIN f1tel.change_queue q ON q.subscriber = s.name
+  LEFT JOIN f1tel.changes c ON c.id = q.change_id
+ GROUP BY s.name, s.created_at;
+COMMENT ON VIEW f1tel.change_backlog IS
+'Per subscriber: changes queued and not acknowledged yet, when the oldest of them was made, and its status (active, retrying, paused, disabled, external).';
 
 /*
  * What the sinks send for a change: the one home of these formulas.

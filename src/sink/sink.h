@@ -9,6 +9,11 @@
  * destinations see at-least-once deliveries that they de-duplicate
  * (BigQuery by insertId, the upsert topic by key), so nothing is lost and no
  * row version is stored twice.
+ *
+ * Each destination makes progress on its own: a BigQuery round runs its
+ * requests and returns (no back-off inside: it asks for one in
+ * F1SinkStats.wait_ms), and a topic round runs while the loop goes on; each
+ * has its own next-attempt time in the worker.
  */
 #ifndef F1TEL_SINK_H
 #define F1TEL_SINK_H
@@ -33,6 +38,7 @@ typedef struct F1SinkChange
 	bool		deleted;		/* the lap was deleted: a tombstone */
 	F1ChangeState state;
 	char	   *reason;			/* why DEAD */
+	int			kafka_err;		/* a refusing delivery report's error (topic.c) */
 } F1SinkChange;
 
 typedef struct F1SinkStats
@@ -41,6 +47,8 @@ typedef struct F1SinkStats
 	int64		requests;
 	int64		retries;
 	int64		splits;
+	int64		wait_ms;		/* try this destination again no sooner */
+	bool		refused;		/* refused for good: pause until a reload */
 } F1SinkStats;
 
 /* BigQuery (bigquery.c) */
@@ -48,8 +56,14 @@ extern bool f1_bq_prepare(char **error);
 extern void f1_bq_forget_tables(void);
 extern bool f1_bq_push(F1SinkChange *ch, int n, F1SinkStats *stats, char **error);
 
-/* the upsert topic (topic.c) */
-extern bool f1_topic_push(F1SinkChange *ch, int n, F1SinkStats *stats, char **error);
+/*
+ * the upsert topic (topic.c): a round is produced by f1_topic_start() and
+ * runs on while the loop serves the other destination; f1_topic_poll()
+ * serves its delivery reports and says when it is over (every report in, or
+ * its deadline passed).  ch must stay valid until then.
+ */
+extern bool f1_topic_start(F1SinkChange *ch, int n, F1SinkStats *stats, char **error);
+extern bool f1_topic_poll(F1SinkChange *ch, int n, F1SinkStats *stats, char **error);
 extern void f1_topic_close(void);
 
 #endif							/* F1TEL_SINK_H */

@@ -12,10 +12,27 @@
  * changes queued: they are sent again, and de-duplicated by the destination
  * (BigQuery's insertId, the topic's key), so no row is lost or stored twice.
  *
+ * Each destination makes progress on its own (sink.h): it has its own
+ * next-attempt time; a BigQuery round never sleeps (a back-off it asks for
+ * becomes that time), and a topic round stays in flight across passes of
+ * the loop while its delivery reports come in, so BigQuery answering 503
+ * (or quotaExceeded) does not hold up the topic, nor a broker down BigQuery.
+ *
+ * Rules the user sees (README, "The sink"):
+ *  - a request BigQuery refuses for good (HTTP 400/403 that is neither
+ *    quota nor size, a dataset that cannot be created) pauses BigQuery:
+ *    f1tel.sink_status.state 'paused', the answer in last_error, the changes
+ *    stay queued; it tries again after a reload (SIGHUP) or PAUSE_MS;
+ *  - a destination that is not set (its setting empty) has its subscriber
+ *    dropped, with its queue, when the sink starts or reloads, and before it
+ *    exits for having no destination left; set again, it subscribes anew,
+ *    which queues the full current state.
+ *
  * The loop follows worker_spi as the ingest worker does: SIGHUP reloads,
  * SIGTERM dies (also in the middle of a round of HTTP requests), the waits
  * use WL_EXIT_ON_PM_DEATH, a memory context is reset every pass, no lock is
- * held between transactions, DROP DATABASE makes it leave.
+ * held between transactions, DROP DATABASE makes it leave (also while
+ * requests hang: http.c checks between polls).
  */
 #include "postgres.h"
 
@@ -51,24 +68,34 @@
 #include "sink/sink.h"
 
 #define ROUND_SIZE 5000
-
-typedef bool (*PushFn) (F1SinkChange *ch, int n, F1SinkStats *stats, char **error);
+#define PAUSE_MS	(10 * 60 * 1000)	/* a paused destination tries again */
+#define IN_FLIGHT_WAIT_MS 20	/* how often a topic round in flight is served */
 
 typedef struct Sink
 {
 	const char *name;			/* subscriber name */
-	PushFn		push;
+	bool		is_topic;		/* the upsert topic (asynchronous rounds) */
 	bool		subscribed;
 	int			failures;		/* consecutive failed rounds */
 	TimestampTz next_try;
+	bool		paused;			/* refused for good: until a reload */
 	char	   *last_logged;	/* the last error logged, to log changes only */
+	/* the round in flight (the topic's, while its reports come in) */
+	MemoryContext round_cxt;
+	bool		in_flight;
+	F1SinkChange *ch;
+	int			n;
+	F1SinkStats stats;
+	char	   *error;
+	Oid			round_ext;		/* the extension the round was read from */
 } Sink;
 
 static Sink sinks[] = {
-	{"bigquery", f1_bq_push},
-	{"kafka", f1_topic_push},
+	{"bigquery", false},
+	{"kafka", true},
 };
 
+static char activity[128];	/* of the round being pushed */
 static SPIPlanPtr read_plan;
 static SPIPlanPtr ack_plan;
 static SPIPlanPtr dead_plan;
@@ -76,13 +103,14 @@ static SPIPlanPtr status_plan;
 
 /* the extension as the last transaction found it; checked again while not ready */
 static F1ExtState ext_state = F1_EXT_ABSENT;
+static Oid	ext_oid = InvalidOid;	/* and its OID */
 
 /* Start a transaction with SPI; false (and nothing open) if the extension is not usable. */
 static bool
 begin(const char *activity)
 {
 	f1_xact_begin(activity);
-	ext_state = f1tel_lock_extension(NULL, NULL);
+	ext_state = f1tel_lock_extension(&ext_oid, NULL);
 	if (ext_state == F1_EXT_READY)
 		return true;
 	f1_xact_abort();
@@ -108,7 +136,10 @@ read_round(Sink *sink, F1SinkChange **out)
 	MemoryContext outer = CurrentMemoryContext;
 
 	if (!begin("f1tel sink: reading changes"))
+	{
+		MemoryContextSwitchTo(outer);
 		return -1;
+	}
 	if (!sink->subscribed)
 	{
 		Oid			types[1] = {TEXTOID};
@@ -134,6 +165,7 @@ read_round(Sink *sink, F1SinkChange **out)
 	values[1] = Int32GetDatum(ROUND_SIZE);
 	if (SPI_execute_plan(read_plan, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "f1tel sink: read_changes failed");
+	sink->round_ext = ext_oid;
 	n = (int) SPI_processed;
 	ch = MemoryContextAllocZero(outer, Max(n, 1) * sizeof(F1SinkChange));
 	for (int i = 0; i < n; i++)
@@ -155,13 +187,15 @@ read_round(Sink *sink, F1SinkChange **out)
 		MemoryContextSwitchTo(old);
 	}
 	f1_xact_commit();
+	MemoryContextSwitchTo(outer);	/* the commit left us in TopMemoryContext */
 	*out = ch;
 	return n;
 }
 
 /* Acknowledge the round's settled changes, store refusals, update the status. */
 static void
-settle_round(Sink *sink, F1SinkChange *ch, int n, F1SinkStats *stats, const char *error)
+settle_round(Sink *sink, F1SinkChange *ch, int n, F1SinkStats *stats, const char *error,
+			 const char *state)
 {
 	Datum	   *ids = palloc(Max(n, 1) * sizeof(Datum));
 	Datum	   *dtables = palloc(Max(n, 1) * sizeof(Datum));
@@ -171,8 +205,9 @@ settle_round(Sink *sink, F1SinkChange *ch, int n, F1SinkStats *stats, const char
 	Datum	   *dreasons = palloc(Max(n, 1) * sizeof(Datum));
 	int			nack = 0;
 	int			ndead = 0;
-	Datum		values[7];
-	bool		nulls[7] = {false};
+	MemoryContext outer = CurrentMemoryContext;
+	Datum		values[8];
+	bool		nulls[8] = {false};
 
 	for (int i = 0; i < n; i++)
 	{
@@ -190,21 +225,35 @@ settle_round(Sink *sink, F1SinkChange *ch, int n, F1SinkStats *stats, const char
 		}
 	}
 	if (!begin("f1tel sink: acknowledging changes"))
+	{
+		MemoryContextSwitchTo(outer);
 		return;					/* the changes stay queued */
+	}
+	if (ext_oid != sink->round_ext)
+	{
+		/* dropped and created again meanwhile: these change ids are not the new ones */
+		f1_xact_abort();
+		MemoryContextSwitchTo(outer);
+		ereport(LOG,
+				(errmsg("f1tel sink: the extension was created again during a round to %s; that round is not acknowledged",
+						sink->name)));
+		return;
+	}
 	if (ack_plan == NULL)
 	{
 		Oid			t1[2] = {TEXTOID, INT8ARRAYOID};
 		Oid			t2[6] = {TEXTOID, TEXTARRAYOID, INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
-		Oid			t3[7] = {TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, BOOLOID, TEXTOID};
+		Oid			t3[8] = {TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, BOOLOID, TEXTOID, TEXTOID};
 
 		ack_plan = f1_keep_plan("SELECT f1tel.ack_changes($1, $2)", 2, t1);
 		dead_plan = f1_keep_plan("INSERT INTO f1tel.sink_dead_letters (sink, table_name, change_id, version, row_data, reason)"
 						 " SELECT $1, t, c, v, r::jsonb, reason FROM unnest($2, $3, $4, $5, $6) AS u(t, c, v, r, reason)",
 						 6, t2);
 		status_plan = f1_keep_plan("INSERT INTO f1tel.sink_status AS s (sink, rows_pushed, requests, retries, dead_letters,"
-						   "  last_push_at, last_error, last_error_at)"
-						   " VALUES ($1, $2, $3, $4, $5, CASE WHEN $6 THEN now() END, $7, CASE WHEN $7 IS NOT NULL THEN now() END)"
+						   "  last_push_at, last_error, last_error_at, state)"
+						   " VALUES ($1, $2, $3, $4, $5, CASE WHEN $6 THEN now() END, $7, CASE WHEN $7 IS NOT NULL THEN now() END, $8)"
 						   " ON CONFLICT (sink) DO UPDATE SET"
+						   "  state = EXCLUDED.state,"
 						   "  rows_pushed = s.rows_pushed + EXCLUDED.rows_pushed,"
 						   "  requests = s.requests + EXCLUDED.requests,"
 						   "  retries = s.retries + EXCLUDED.retries,"
@@ -213,7 +262,7 @@ settle_round(Sink *sink, F1SinkChange *ch, int n, F1SinkStats *stats, const char
 						   "  last_error = CASE WHEN EXCLUDED.last_error IS NOT NULL THEN EXCLUDED.last_error"
 						   "                    WHEN EXCLUDED.last_push_at IS NOT NULL THEN NULL ELSE s.last_error END,"
 						   "  last_error_at = coalesce(EXCLUDED.last_error_at, s.last_error_at)",
-						   7, t3);
+						   8, t3);
 	}
 	if (ndead > 0)
 	{
@@ -241,39 +290,41 @@ settle_round(Sink *sink, F1SinkChange *ch, int n, F1SinkStats *stats, const char
 	values[5] = BoolGetDatum(nack > 0);
 	values[6] = error ? CStringGetTextDatum(error) : (Datum) 0;
 	nulls[6] = error == NULL;
+	values[7] = CStringGetTextDatum(state);
 	{
-		char		n_[7];
+		char		n_[8];
 
-		for (int i = 0; i < 7; i++)
+		for (int i = 0; i < 8; i++)
 			n_[i] = nulls[i] ? 'n' : ' ';
 		if (SPI_execute_plan(status_plan, values, n_, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "f1tel sink: updating sink_status failed");
 	}
 	f1_xact_commit();
+	MemoryContextSwitchTo(outer);
 }
 
-/* One round for one sink; true if it settled anything. */
+/*
+ * The end of a round: acknowledge and store what it settled, and schedule
+ * the next attempt (at once after success; after a back-off, or what the
+ * destination asked for, after a failure; after PAUSE_MS when refused for
+ * good).  True if it settled anything.
+ */
 static bool
-run_round(Sink *sink)
+end_round(Sink *sink)
 {
-	F1SinkChange *ch = NULL;
-	F1SinkStats stats = {0};
-	char	   *error = NULL;
-	bool		ok;
-	int			n;
+	F1SinkStats *stats = &sink->stats;
+	char	   *error = sink->error;
+	bool		ok = error == NULL && !stats->refused;
 	int			settled = 0;
+	const char *state;
 
-	if (GetCurrentTimestamp() < sink->next_try)
-		return false;
-	n = read_round(sink, &ch);
-	if (n <= 0)
-		return false;
-
-	pgstat_report_activity(STATE_RUNNING, psprintf("f1tel sink: pushing %d changes to %s", n, sink->name));
-	ok = sink->push(ch, n, &stats, &error);
-	settle_round(sink, ch, n, &stats, ok ? NULL : error);
-	for (int i = 0; i < n; i++)
-		settled += ch[i].state != F1_CHANGE_PENDING;
+	if (stats->refused && error == NULL)
+		error = "refused for good";
+	for (int i = 0; i < sink->n; i++)
+		settled += sink->ch[i].state != F1_CHANGE_PENDING;
+	sink->paused = stats->refused;
+	state = ok ? "active" : sink->paused ? "paused" : "retrying";
+	settle_round(sink, sink->ch, sink->n, stats, error, state);
 
 	if (ok)
 	{
@@ -290,29 +341,98 @@ run_round(Sink *sink)
 	{
 		int64		pause_ms = f1_backoff_ms(sink->failures, 1000, 30000, NULL);
 
+		if (sink->paused)
+			pause_ms = PAUSE_MS;
+		pause_ms = Max(pause_ms, stats->wait_ms);
 		sink->failures++;
 		sink->next_try = GetCurrentTimestamp() + pause_ms * 1000;
 		if (sink->last_logged == NULL || strcmp(sink->last_logged, error) != 0)
 		{
-			ereport(WARNING,
-					(errcode(ERRCODE_CONNECTION_FAILURE),
-					 errmsg("f1tel sink: pushing to %s failed: %s", sink->name, error),
-					 errdetail("%d of %d changes of this round are still queued and will be sent again.",
-							   n - settled, n)));
+			if (sink->paused)
+				ereport(WARNING,
+						(errcode(ERRCODE_CONNECTION_FAILURE),
+						 errmsg("f1tel sink: %s refused a request for good; pausing it: %s", sink->name, error),
+						 errdetail("%d of %d changes of this round are still queued.", sink->n - settled, sink->n),
+						 errhint("Fix the cause, then reload the configuration (SELECT pg_reload_conf()); otherwise the sink tries again in %d minutes.",
+								 PAUSE_MS / 60000)));
+			else
+				ereport(WARNING,
+						(errcode(ERRCODE_CONNECTION_FAILURE),
+						 errmsg("f1tel sink: pushing to %s failed: %s", sink->name, error),
+						 errdetail("%d of %d changes of this round are still queued and will be sent again in %ld ms.",
+								   sink->n - settled, sink->n, (long) pause_ms)));
 			if (sink->last_logged)
 				pfree(sink->last_logged);
 			sink->last_logged = MemoryContextStrdup(TopMemoryContext, error);
 		}
 	}
+	sink->in_flight = false;
+	sink->ch = NULL;
+	sink->n = 0;
+	sink->error = NULL;
+	MemoryContextReset(sink->round_cxt);
 	return settled > 0;
+}
+
+/*
+ * One step of one destination: serve its round in flight, or start a round
+ * if it is due.  True if it settled anything (more may be waiting).
+ */
+static bool
+step(Sink *sink)
+{
+	MemoryContext old;
+	bool		ok;
+
+	if (sink->in_flight)
+	{
+		old = MemoryContextSwitchTo(sink->round_cxt);
+		ok = f1_topic_poll(sink->ch, sink->n, &sink->stats, &sink->error);
+		MemoryContextSwitchTo(old);
+		return ok ? end_round(sink) : false;
+	}
+	if (GetCurrentTimestamp() < sink->next_try)
+		return false;
+
+	old = MemoryContextSwitchTo(sink->round_cxt);
+	memset(&sink->stats, 0, sizeof(sink->stats));
+	sink->error = NULL;
+	sink->n = read_round(sink, &sink->ch);
+	if (sink->n <= 0)
+	{
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(sink->round_cxt);
+		sink->n = 0;
+		return false;
+	}
+	snprintf(activity, sizeof(activity), "f1tel sink: pushing %d changes to %s", sink->n, sink->name);
+	pgstat_report_activity(STATE_RUNNING, activity);
+	if (sink->is_topic)
+	{
+		sink->in_flight = f1_topic_start(sink->ch, sink->n, &sink->stats, &sink->error);
+		MemoryContextSwitchTo(old);
+		return sink->in_flight ? false : end_round(sink);
+	}
+	if (f1_bq_push(sink->ch, sink->n, &sink->stats, &sink->error))
+		sink->error = NULL;
+	else if (sink->error == NULL)
+		sink->error = pstrdup("BigQuery: failed");
+	MemoryContextSwitchTo(old);
+	return end_round(sink);
 }
 
 static void
 sink_on_exit(int code, Datum arg)
 {
-	f1_topic_close();
+	f1_topic_close();			/* no flush: the unreported changes stay queued */
 	f1_http_cleanup();
 	f1_auth_reset();
+}
+
+static bool
+sink_enabled(Sink *sink)
+{
+	return sink->is_topic ? f1tel_enriched_topic[0] != '\0' : f1tel_bigquery_project[0] != '\0';
 }
 
 static char *
@@ -322,9 +442,56 @@ bigquery_fingerprint(void)
 					f1tel_bigquery_endpoint, f1tel_bigquery_credentials);
 }
 
-/* SIGHUP: new settings; a new BigQuery destination starts from a fresh token and tables. */
+/*
+ * Drop the subscriber of each destination that is not set, with its queue
+ * (the documented rule: nobody would read it, and it would grow forever).
+ * Not while its round is in flight: that round ends first (true: call
+ * again).
+ */
+static bool
+drop_disabled(void)
+{
+	bool		again = false;
+
+	for (int i = 0; i < (int) lengthof(sinks); i++)
+	{
+		Sink	   *sink = &sinks[i];
+		Oid			types[1] = {TEXTOID};
+		Datum		v[1];
+		bool		dropped;
+		bool		isnull;
+
+		if (sink_enabled(sink))
+			continue;
+		if (sink->in_flight)
+		{
+			again = true;
+			continue;
+		}
+		if (!begin("f1tel sink: dropping the subscriber of a destination not set"))
+			return true;
+		v[0] = CStringGetTextDatum(sink->name);
+		if (SPI_execute_with_args("SELECT f1tel.unsubscribe($1)", 1, types, v, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "f1tel sink: unsubscribe failed");
+		dropped = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		f1_xact_commit();
+		sink->subscribed = false;
+		if (dropped)
+			ereport(LOG,
+					(errmsg("f1tel sink: %s is not set; dropped its subscriber \"%s\" and its queue",
+							sink->is_topic ? "f1tel.enriched_topic" : "f1tel.bigquery_project", sink->name),
+					 errdetail("Set it again to push the full current state.")));
+	}
+	return again;
+}
+
+/*
+ * SIGHUP: new settings; a new BigQuery destination starts from a fresh token
+ * and tables; a paused destination tries again; a destination no longer set
+ * loses its subscriber.
+ */
 static void
-reload(char **bq_fingerprint)
+reload(char **bq_fingerprint, bool *check_disabled)
 {
 	char	   *fp;
 
@@ -340,44 +507,103 @@ reload(char **bq_fingerprint)
 		pfree(*bq_fingerprint);
 		*bq_fingerprint = MemoryContextStrdup(TopMemoryContext, fp);
 	}
+	for (int i = 0; i < (int) lengthof(sinks); i++)
+		if (sinks[i].paused)
+		{
+			ereport(LOG, (errmsg("f1tel sink: configuration reloaded; %s, paused, tries again", sinks[i].name)));
+			sinks[i].paused = false;
+			sinks[i].next_try = 0;
+			sinks[i].failures = 0;
+			f1_bq_forget_tables();
+		}
+	*check_disabled = true;
 }
 
 /*
  * Paused while the extension is absent, being dropped or not this library's
  * version (a WARNING once: f1tel_check_extension); checked again only while
- * the last transaction did not find it ready.
+ * the last transaction did not find it ready.  A round in flight waits (its
+ * settlement finds no extension: its changes went with it).
  */
 static bool
 paused(void)
 {
 	if (ext_state != F1_EXT_READY)
 		ext_state = f1tel_check_extension("sink", NULL);
-	return ext_state != F1_EXT_READY;
+	if (ext_state == F1_EXT_READY)
+		return false;
+	/* a dropped extension took the subscribers with it: subscribe again */
+	for (int i = 0; i < (int) lengthof(sinks); i++)
+		sinks[i].subscribed = false;
+	return true;
 }
 
-/* One round for each destination that is set; true if any settled changes. */
+/* A step of each destination that is set (or has a round in flight). */
 static bool
 push_rounds(void)
 {
 	bool		worked = false;
 
-	if (f1tel_bigquery_project[0] != '\0')
-		worked |= run_round(&sinks[0]);
-	if (f1tel_enriched_topic[0] != '\0')
-		worked |= run_round(&sinks[1]);
+	for (int i = 0; i < (int) lengthof(sinks); i++)
+		if (sink_enabled(&sinks[i]) || sinks[i].in_flight)
+			worked |= step(&sinks[i]);
 	return worked;
 }
 
 /*
+ * While BigQuery's requests are in flight (a server that hangs until
+ * f1tel.bigquery_timeout_ms, say), http.c calls this between its polls:
+ * the topic goes on meanwhile.
+ */
+static void
+serve_topic(void)
+{
+	MemoryContext old = CurrentMemoryContext;
+	Sink	   *topic = &sinks[1];
+
+	if ((sink_enabled(topic) || topic->in_flight) && ext_state == F1_EXT_READY)
+	{
+		char		bq_activity[sizeof(activity)];
+
+		strlcpy(bq_activity, activity, sizeof(bq_activity));
+		(void) step(topic);
+		/* pg_stat_activity shows BigQuery's round again */
+		strlcpy(activity, bq_activity, sizeof(activity));
+		pgstat_report_activity(STATE_RUNNING, activity);
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* How long to wait when no step settled anything. */
+static long
+idle_wait_ms(void)
+{
+	long		ms = f1tel_sink_flush_interval_ms;
+	TimestampTz now = GetCurrentTimestamp();
+
+	for (int i = 0; i < (int) lengthof(sinks); i++)
+	{
+		Sink	   *sink = &sinks[i];
+
+		if (sink->in_flight)
+			ms = Min(ms, IN_FLIGHT_WAIT_MS);
+		else if (sink_enabled(sink) && sink->next_try > now)
+			ms = Min(ms, Max(1, (long) ((sink->next_try - now) / 1000)));
+	}
+	return ms;
+}
+
+/*
  * The loop, as its phases: reload, pause while the extension is not ready,
- * push a round to each destination, and wait on the latch when there was
- * nothing to push.
+ * a step of each destination, and wait on the latch when none settled
+ * anything.
  */
 void
 f1tel_sink_main(Datum main_arg)
 {
 	MemoryContext loop_cxt;
 	char	   *bq_fingerprint;
+	bool		check_disabled = true;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -385,8 +611,12 @@ f1tel_sink_main(Datum main_arg)
 	f1tel_worker_connect();
 	pgstat_report_appname("f1tel sink");
 	f1_http_init();
+	f1_http_set_idle(serve_topic);
 	on_proc_exit(sink_on_exit, (Datum) 0);
 	loop_cxt = AllocSetContextCreate(TopMemoryContext, "f1tel sink loop", ALLOCSET_DEFAULT_SIZES);
+	for (int i = 0; i < (int) lengthof(sinks); i++)
+		sinks[i].round_cxt = AllocSetContextCreate(TopMemoryContext, "f1tel sink round",
+												   ALLOCSET_DEFAULT_SIZES);
 	bq_fingerprint = MemoryContextStrdup(TopMemoryContext, bigquery_fingerprint());
 	ereport(LOG, (errmsg("f1tel sink started in database \"%s\"", f1tel_database)));
 
@@ -397,19 +627,24 @@ f1tel_sink_main(Datum main_arg)
 		CHECK_FOR_INTERRUPTS();
 		f1tel_exit_if_database_locked();
 
-		reload(&bq_fingerprint);
-		if (!f1tel_sink_enabled())
-		{
-			ereport(LOG, (errmsg("f1tel sink: nothing to push to (f1tel.bigquery_project and f1tel.enriched_topic are empty); exiting")));
-			proc_exit(0);
-		}
+		reload(&bq_fingerprint, &check_disabled);
 		if (paused())
 		{
 			f1_wait_ms(2000);
 			continue;
 		}
+		if (check_disabled)
+		{
+			check_disabled = drop_disabled();
+			MemoryContextSwitchTo(loop_cxt);
+		}
+		if (!f1tel_sink_enabled() && !sinks[0].in_flight && !sinks[1].in_flight)
+		{
+			ereport(LOG, (errmsg("f1tel sink: nothing to push to (f1tel.bigquery_project and f1tel.enriched_topic are empty); exiting")));
+			proc_exit(0);
+		}
 		if (push_rounds())
 			continue;			/* more may be waiting */
-		f1_wait_ms(f1tel_sink_flush_interval_ms);
+		f1_wait_ms(idle_wait_ms());
 	}
 }

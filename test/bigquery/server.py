@@ -96,12 +96,33 @@ class Faults:
     """Queued faults: each applies to the next `count` requests whose path contains
     `path_contains`, in the order queued."""
 
-    KEYS = {"status", "count", "path_contains", "delay_ms", "reset", "body", "reason"}
+    KEYS = {"status", "count", "path_contains", "delay_ms", "reset", "body", "reason", "message", "hang"}
 
     def __init__(self):
         self.lock = threading.Lock()
         self.queue = []
         self.applied = 0
+        self.release = threading.Event()   # set: hanging requests go on
+        self.hanging = 0                   # requests held by a hang fault now
+
+    def clear(self):
+        """Drop every queued fault and let the hanging requests go on."""
+        with self.lock:
+            self.queue = []
+            self.release.set()
+            self.release = threading.Event()
+
+    def hang(self):
+        """Hold the request until clear() (DELETE /_fault) or the server stops."""
+        with self.lock:
+            ev = self.release
+            self.hanging += 1
+        try:
+            while not ev.wait(0.2):
+                pass
+        finally:
+            with self.lock:
+                self.hanging -= 1
 
     def add(self, f):
         if not isinstance(f, dict):
@@ -117,8 +138,10 @@ class Faults:
             raise ValueError("delay_ms must be a number of milliseconds")
         if f.get("body", "json") not in ("json", "html"):
             raise ValueError("body must be json or html")
-        if not any(k in f for k in ("status", "reset", "delay_ms")):
-            raise ValueError("a fault needs status, reset or delay_ms")
+        if "hang" in f and f["hang"] is not True:
+            raise ValueError("hang must be true")
+        if not any(k in f for k in ("status", "reset", "delay_ms", "hang")):
+            raise ValueError("a fault needs status, reset, delay_ms or hang")
         with self.lock:
             self.queue.append(f)
 
@@ -244,12 +267,14 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith("/_"):
             return self.hook(self.command, path, body)
         fault = srv.faults.take(path)
+        if fault is not None and fault.get("hang"):  # held unprocessed, then goes on
+            srv.faults.hang()
         label, runner = self.route(self.command, path, query, body)
         if fault is not None and ("status" in fault or "reset" in fault):
             return self.apply_fault(fault, label, path)
         status, ctype, payload, headers = runner()
         if fault is not None:  # delay_ms alone: processed, then answered late
-            time.sleep(fault["delay_ms"] / 1000.0)
+            time.sleep(fault.get("delay_ms", 0) / 1000.0)
         srv.count(label, status)
         if ctype == "json":
             self.send_json(status, payload, headers)
@@ -272,6 +297,7 @@ class Handler(BaseHTTPRequestHandler):
         reason, msg = FAULT_REASONS.get(status, ("backendError", "Injected fault."))
         if f.get("reason"):
             reason, msg = f["reason"], REASON_MESSAGES.get(f["reason"], msg)
+        msg = f.get("message", msg)
         self.send_json(status, error_envelope(status, reason, msg))
 
     def route(self, method, path, query, body):
@@ -334,11 +360,13 @@ class Handler(BaseHTTPRequestHandler):
             except ValueError as e:
                 return self.send_json(400, {"error": str(e)})
             return self.send_json(200, {"queued": 1})
+        if path == "/_fault" and method == "DELETE":  # drop the faults, release hung requests
+            srv.faults.clear()
+            return self.send_json(200, {"ok": True})
         if path == "/_stats" and method == "GET":
             return self.send_json(200, self.stats())
         if path == "/_reset" and method == "POST":  # everything: faults, stats, data, clock
-            with srv.faults.lock:
-                srv.faults.queue = []
+            srv.faults.clear()
             with srv.lock:
                 srv.requests = {}
             with srv.store.lock:
@@ -364,7 +392,8 @@ class Handler(BaseHTTPRequestHandler):
         with srv.lock:
             requests = {k: dict(v) for k, v in srv.requests.items()}
         return {"requests": requests, "rows": rows, "insert_all": insert_all,
-                "faults_applied": srv.faults.applied, "tokens_issued": srv.auth.issued}
+                "faults_applied": srv.faults.applied, "tokens_issued": srv.auth.issued,
+                "hanging": srv.faults.hanging}
 
 
 def find_discovery(explicit):

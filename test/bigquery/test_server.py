@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -351,9 +352,28 @@ class FaultTest(ServerTest):
         s = self.c.req("GET", "/_stats")[1]
         self.assertEqual((s["rows"]["p:ds.laps"], s["insert_all"]["rows_deduplicated"]), (1, 1))
 
+    def test_hang_until_cleared(self):
+        self.make_table()
+        self.c.req("POST", "/_fault", {"hang": True, "path_contains": "insertAll"})
+        out = {}
+
+        def insert():
+            out["st"] = self.insert([{"insertId": "h", "json": {"session_key": 1}}])[0]
+        t = threading.Thread(target=insert)
+        t.start()
+        deadline = time.time() + 10
+        while self.c.req("GET", "/_stats")[1]["hanging"] != 1 and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(self.c.req("GET", "/_stats")[1]["hanging"], 1)
+        self.assertEqual(self.stored(), 0)                      # held unprocessed
+        self.assertEqual(self.c.req("DELETE", "/_fault")[0], 200)
+        t.join(10)
+        self.assertEqual((out.get("st"), self.stored()), (200, 1))  # then processed
+        self.assertEqual(self.c.req("GET", "/_stats")[1]["hanging"], 0)
+
     def test_bad_fault(self):
         for bad in ({"statsu": 500}, {"status": 200}, {"count": 2}, {"status": 500, "body": "text"},
-                    {"delay_ms": "5"}):
+                    {"delay_ms": "5"}, {"hang": 1}):
             self.assertEqual(self.c.req("POST", "/_fault", bad)[0], 400, bad)
 
 
