@@ -38,10 +38,10 @@ f1_offsets_read(const char *group, int n, const char *const *topics,
 
 		read_plan = f1_keep_plan("WITH ins AS ("
 						 " INSERT INTO f1tel.kafka_offsets (group_id, topic, partition)"
-						 " SELECT $1, t, p FROM pg_catalog.unnest($2, $3) AS u(t, p)"
+						 " SELECT $1, t, p FROM unnest($2, $3) AS u(t, p)"
 						 " ON CONFLICT DO NOTHING)"
 						 " SELECT u.i, o.next_offset"
-						 " FROM pg_catalog.unnest($2, $3) WITH ORDINALITY AS u(t, p, i)"
+						 " FROM unnest($2, $3) WITH ORDINALITY AS u(t, p, i)"
 						 " LEFT JOIN f1tel.kafka_offsets o"
 						 "  ON o.group_id = $1 AND o.topic = u.t AND o.partition = u.p",
 						 3, types);
@@ -87,7 +87,7 @@ f1_offsets_advance(const char *group, int n, const char *const *topics,
 							" rows_total = o.rows_total + u.nrows,"
 							" dead_letters_total = o.dead_letters_total + u.ndead,"
 							" last_batch_at = pg_catalog.now(), retries = 0"
-							" FROM pg_catalog.unnest($2, $3, $4, $5, $6, $7, $8)"
+							" FROM unnest($2, $3, $4, $5, $6, $7, $8)"
 							"  AS u(t, p, expected, next, hw, nrows, ndead)"
 							" WHERE o.group_id = $1 AND o.topic = u.t AND o.partition = u.p"
 							"  AND o.next_offset IS NOT DISTINCT FROM u.expected",
@@ -149,7 +149,7 @@ f1_offsets_set_watermarks(const char *group, int n, const char *const *topics,
 		Oid			types[4] = {TEXTOID, TEXTARRAYOID, INT4ARRAYOID, INT8ARRAYOID};
 
 		watermark_plan = f1_keep_plan("UPDATE f1tel.kafka_offsets o SET high_watermark = u.hw"
-							  " FROM pg_catalog.unnest($2, $3, $4) AS u(t, p, hw)"
+							  " FROM unnest($2, $3, $4) AS u(t, p, hw)"
 							  " WHERE o.group_id = $1 AND o.topic = u.t AND o.partition = u.p"
 							  "  AND u.hw IS NOT NULL AND o.high_watermark IS DISTINCT FROM u.hw",
 							  4, types);
@@ -179,7 +179,7 @@ f1_offsets_record_batch_error(const char *group, int n, const char *const *topic
 		batch_error_plan = f1_keep_plan("UPDATE f1tel.kafka_offsets o"
 								" SET last_error = $4, last_error_at = pg_catalog.now(),"
 								" retries = o.retries + 1"
-								" FROM pg_catalog.unnest($2, $3) AS u(t, p)"
+								" FROM unnest($2, $3) AS u(t, p)"
 								" WHERE o.group_id = $1 AND o.topic = u.t AND o.partition = u.p",
 								4, types);
 	}

@@ -5,7 +5,7 @@
  * from the endpoint's column list (decode.h; never from data):
  *
  *   INSERT INTO f1tel.laps AS t (cols..., src_topic, src_partition, src_offset)
- *   SELECT ... FROM (SELECT DISTINCT ON (key) * FROM pg_catalog.unnest($1, $2, ...)
+ *   SELECT ... FROM (SELECT DISTINCT ON (key) * FROM unnest($1, $2, ...)
  *                    WITH ORDINALITY AS u(...) ORDER BY key, ord DESC) u
  *   ON CONFLICT (key) DO UPDATE SET ... WHERE (t.cols) IS DISTINCT FROM (...)
  *
@@ -217,15 +217,15 @@ prepare_upsert(const F1Endpoint *ep)
 	for (int c = 0; c < n; c++)
 		appendStringInfo(&s, "u.%s%s, ", quote_identifier(ep->columns[c].name),
 						 ep->columns[c].type == F1T_INT4ARRAY ? "::pg_catalog.int4[]" : "");
-	appendStringInfo(&s, "$%d, u.src_partition, u.src_offset FROM (SELECT %s * FROM pg_catalog.unnest(",
+	appendStringInfo(&s, "$%d, u.src_partition, u.src_offset FROM (SELECT %s * FROM unnest(",
 					 n + 1, has_key ? "DISTINCT ON (" : "");
 	if (has_key)
 	{
 		/* DISTINCT ON's list goes before the FROM: rewrite the prefix */
-		s.len -= strlen("* FROM pg_catalog.unnest(");
+		s.len -= strlen("* FROM unnest(");
 		s.data[s.len] = '\0';
 		append_column_list(&s, ep, "", true);
-		appendStringInfoString(&s, ") * FROM pg_catalog.unnest(");
+		appendStringInfoString(&s, ") * FROM unnest(");
 	}
 	for (int c = 0; c < n; c++)
 		appendStringInfo(&s, "$%d, ", c + 1);
@@ -400,7 +400,7 @@ write_dead_letters(F1IngestBatch *b)
 
 		dead_letter_plan = f1_keep_plan("INSERT INTO f1tel.dead_letters "
 										"(topic, partition, \"offset\", key, payload, reason) "
-										"SELECT * FROM pg_catalog.unnest($1, $2, $3, $4, $5, $6)",
+										"SELECT * FROM unnest($1, $2, $3, $4, $5, $6)",
 										6, types);
 	}
 	for (int i = 0; i < n; i++)

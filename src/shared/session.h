@@ -6,8 +6,9 @@
  * not depend on anything a less privileged role can change: the search_path
  * is pg_catalog, pg_temp, whatever ALTER DATABASE / ALTER ROLE say, and the
  * SQL the workers send names f1tel's objects and the built-in functions it
- * calls schema-qualified (pg_catalog.unnest, pg_catalog.now); its operators
- * resolve through that search_path.  Without it,
+ * calls schema-qualified (pg_catalog.now); its operators, and unnest() with
+ * several arrays (grammar that exists only unqualified), resolve through
+ * that search_path.  Without it,
  * the owner of a database (not a superuser) could plant public.lower(int8range)
  * and have the worker run it.
  */
