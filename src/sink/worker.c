@@ -251,7 +251,7 @@ settle_round(Sink *sink, F1SinkChange *ch, int n, F1SinkStats *stats, const char
 						 6, t2);
 		status_plan = f1_keep_plan("INSERT INTO f1tel.sink_status AS s (sink, rows_pushed, requests, retries, dead_letters,"
 						   "  last_push_at, last_error, last_error_at, state)"
-						   " VALUES ($1, $2, $3, $4, $5, CASE WHEN $6 THEN now() END, $7, CASE WHEN $7 IS NOT NULL THEN now() END, $8)"
+						   " VALUES ($1, $2, $3, $4, $5, CASE WHEN $6 THEN pg_catalog.now() END, $7, CASE WHEN $7 IS NOT NULL THEN pg_catalog.now() END, $8)"
 						   " ON CONFLICT (sink) DO UPDATE SET"
 						   "  state = EXCLUDED.state,"
 						   "  rows_pushed = s.rows_pushed + EXCLUDED.rows_pushed,"
