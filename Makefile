@@ -41,6 +41,7 @@ OBJS = \
 	src/sink/json_text.o \
 	src/sink/jwt.o \
 	src/sink/oauth.o \
+	src/sink/standbys.o \
 	src/sink/topic.o \
 	src/sink/worker.o
 

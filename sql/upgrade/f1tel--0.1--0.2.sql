@@ -444,3 +444,9 @@ GRANT EXECUTE ON FUNCTION
 	f1tel.read_changes(text, integer),
 	f1tel.ack_changes(text, bigint[])
 	TO f1tel_admin;
+
+-- the sink waits for standbys (f1tel.sink_wait_for_standbys): a new state, 'waiting'
+COMMENT ON COLUMN f1tel.sink_status.state IS
+'active, retrying (a failure it retries with back-off), paused (refused for good: tries again after a reload or 10 minutes) or waiting (for standbys to flush its changes: f1tel.sink_wait_for_standbys).';
+COMMENT ON VIEW f1tel.change_backlog IS
+'Per subscriber: changes queued and not acknowledged yet, when the oldest of them was made, and its status (active, retrying, paused, waiting, disabled, external).';

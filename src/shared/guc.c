@@ -36,6 +36,7 @@ int			f1tel_bigquery_concurrency = 4;
 int			f1tel_bigquery_timeout_ms = 30000;
 char	   *f1tel_enriched_topic = NULL;
 int			f1tel_sink_flush_interval_ms = 100;
+int			f1tel_sink_wait_for_standbys = 0;
 
 bool
 f1tel_sink_enabled(void)
@@ -289,6 +290,10 @@ static const IntSetting int_settings[] = {
 		"How often the sink looks for new changes when it has none.",
 		NULL,
 		&f1tel_sink_flush_interval_ms, 100, 10, 60000, PGC_SIGHUP, GUC_UNIT_MS},
+	{"f1tel.sink_wait_for_standbys",
+		"Streaming standbys that must have flushed a change before the sink pushes it; 0 does not wait.",
+		"Set it to keep the sink exactly once across a failover to an asynchronous standby; the sink stalls while fewer standbys stream.",
+		&f1tel_sink_wait_for_standbys, 0, 0, 1000, PGC_SIGHUP, 0},
 };
 
 void

@@ -39,6 +39,7 @@ extern int	f1tel_bigquery_concurrency;
 extern int	f1tel_bigquery_timeout_ms;
 extern char *f1tel_enriched_topic;
 extern int	f1tel_sink_flush_interval_ms;
+extern int	f1tel_sink_wait_for_standbys;
 
 extern void f1tel_define_gucs(void);
 

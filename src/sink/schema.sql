@@ -37,7 +37,7 @@ COMMENT ON TABLE f1tel.sink_status IS
 'What each sink (bigquery, kafka) has pushed, and its last error; the backlog is in f1tel.change_backlog.';
 SELECT pg_catalog.pg_extension_config_dump('f1tel.sink_status', '');
 COMMENT ON COLUMN f1tel.sink_status.state IS
-'active, retrying (a failure it retries with back-off) or paused (refused for good: tries again after a reload or 10 minutes).';
+'active, retrying (a failure it retries with back-off), paused (refused for good: tries again after a reload or 10 minutes) or waiting (for standbys to flush its changes: f1tel.sink_wait_for_standbys).';
 
 /*
  * The backlog of the change feed (src/enrich/changes.sql) per subscriber,
@@ -66,7 +66,7 @@ SELECT s.name AS subscriber,
   LEFT JOIN f1tel.changes c ON c.id = q.change_id
  GROUP BY s.name, s.created_at;
 COMMENT ON VIEW f1tel.change_backlog IS
-'Per subscriber: changes queued and not acknowledged yet, when the oldest of them was made, and its status (active, retrying, paused, disabled, external).';
+'Per subscriber: changes queued and not acknowledged yet, when the oldest of them was made, and its status (active, retrying, paused, waiting, disabled, external).';
 
 /*
  * What the sinks send for a change: the one home of these formulas.

@@ -14,9 +14,16 @@
  * requests and returns (no back-off inside: it asks for one in
  * F1SinkStats.wait_ms), and a topic round runs while the loop goes on; each
  * has its own next-attempt time in the worker.
+ *
+ * With f1tel.sink_wait_for_standbys = N > 0, a round read is pushed only
+ * once N streaming standbys have flushed the WAL past its changes
+ * (standbys.c); each destination waits on its own, checked again by the
+ * worker's loop, never by sleeping in a round.
  */
 #ifndef F1TEL_SINK_H
 #define F1TEL_SINK_H
+
+#include "access/xlogdefs.h"
 
 typedef enum F1ChangeState
 {
@@ -65,5 +72,13 @@ extern bool f1_bq_push(F1SinkChange *ch, int n, F1SinkStats *stats, char **error
 extern bool f1_topic_start(F1SinkChange *ch, int n, F1SinkStats *stats, char **error);
 extern bool f1_topic_poll(F1SinkChange *ch, int n, F1SinkStats *stats, char **error);
 extern void f1_topic_close(void);
+
+/*
+ * f1tel.sink_wait_for_standbys (standbys.c): an upper bound of the commit
+ * LSNs of the changes read so far, and how many streaming physical
+ * standbys have flushed WAL up to an LSN (in a transaction, SPI connected).
+ */
+extern XLogRecPtr f1_standbys_target(void);
+extern int	f1_standbys_flushed(XLogRecPtr lsn);
 
 #endif							/* F1TEL_SINK_H */

@@ -18,6 +18,13 @@
  * the loop while its delivery reports come in, so BigQuery answering 503
  * (or quotaExceeded) does not hold up the topic, nor a broker down BigQuery.
  *
+ * With f1tel.sink_wait_for_standbys = N > 0 a round read is pushed only once
+ * N streaming standbys have flushed the WAL past it (standbys.c): checked
+ * in the transaction that read it, then every WAIT_CHECK_MS by the loop
+ * (the other destination goes on meanwhile); a wait longer than
+ * WAIT_REPORT_MS sets sink_status.state 'waiting', last_error saying for
+ * what, and is logged once.
+ *
  * Rules the user sees (README, "The sink"):
  *  - a request BigQuery refuses for good (HTTP 400/403 that is neither
  *    quota nor size, a dataset that cannot be created) pauses BigQuery:
@@ -70,6 +77,8 @@
 #define ROUND_SIZE 5000
 #define PAUSE_MS	(10 * 60 * 1000)	/* a paused destination tries again */
 #define IN_FLIGHT_WAIT_MS 20	/* how often a topic round in flight is served */
+#define WAIT_CHECK_MS 20		/* how often a round waiting for standbys checks */
+#define WAIT_REPORT_MS 1000		/* a wait that long shows in sink_status */
 
 typedef struct Sink
 {
@@ -88,6 +97,11 @@ typedef struct Sink
 	F1SinkStats stats;
 	char	   *error;
 	Oid			round_ext;		/* the extension the round was read from */
+	/* the round read, waiting for standbys (f1tel.sink_wait_for_standbys) */
+	bool		waiting;
+	XLogRecPtr	wait_lsn;		/* past its changes' commit records */
+	TimestampTz wait_since;
+	bool		wait_reported;	/* in sink_status and the log */
 } Sink;
 
 static Sink sinks[] = {
@@ -185,6 +199,15 @@ read_round(Sink *sink, F1SinkChange **out)
 		ch[i].deleted = DatumGetBool(SPI_getbinval(t, d, 7, &isnull));
 		ch[i].state = F1_CHANGE_PENDING;
 		MemoryContextSwitchTo(old);
+	}
+	/* what this round waits for (after the copy: a query replaces SPI_tuptable) */
+	sink->waiting = false;
+	if (n > 0 && f1tel_sink_wait_for_standbys > 0)
+	{
+		sink->wait_lsn = f1_standbys_target();
+		sink->waiting = f1_standbys_flushed(sink->wait_lsn) < f1tel_sink_wait_for_standbys;
+		sink->wait_since = GetCurrentTimestamp();
+		sink->wait_reported = false;
 	}
 	f1_xact_commit();
 	MemoryContextSwitchTo(outer);	/* the commit left us in TopMemoryContext */
@@ -374,9 +397,78 @@ end_round(Sink *sink)
 	return settled > 0;
 }
 
+/* Forget a round read and not pushed: its changes stay queued. */
+static void
+drop_round(Sink *sink)
+{
+	sink->waiting = false;
+	sink->ch = NULL;
+	sink->n = 0;
+	MemoryContextReset(sink->round_cxt);
+}
+
 /*
- * One step of one destination: serve its round in flight, or start a round
- * if it is due.  True if it settled anything (more may be waiting).
+ * A round waiting for standbys: have enough of them flushed it now?  If
+ * not, the next check is scheduled, and a wait of WAIT_REPORT_MS is shown
+ * in sink_status and the log (once).  A round of an extension created
+ * again meanwhile is dropped (its change ids are not the new ones).
+ */
+static bool
+standbys_have_round(Sink *sink)
+{
+	int			need = f1tel_sink_wait_for_standbys;
+	int			have = 0;
+	MemoryContext outer = CurrentMemoryContext;
+	TimestampTz now;
+
+	if (need > 0)
+	{
+		if (!begin("f1tel sink: waiting for standbys to flush a round"))
+		{
+			MemoryContextSwitchTo(outer);
+			return false;		/* paused() waits for the extension */
+		}
+		if (ext_oid != sink->round_ext)
+		{
+			f1_xact_abort();
+			MemoryContextSwitchTo(outer);
+			drop_round(sink);
+			return false;
+		}
+		have = f1_standbys_flushed(sink->wait_lsn);
+		f1_xact_commit();
+		MemoryContextSwitchTo(outer);
+	}
+	if (have >= need)
+	{
+		sink->waiting = false;
+		return true;
+	}
+	now = GetCurrentTimestamp();
+	sink->next_try = now + WAIT_CHECK_MS * 1000L;
+	if (!sink->wait_reported && TimestampDifferenceExceeds(sink->wait_since, now, WAIT_REPORT_MS))
+	{
+		F1SinkStats none = {0};
+		char	   *msg = psprintf("waiting for %d streaming standby%s to flush WAL to %X/%X (f1tel.sink_wait_for_standbys); %d did",
+								   need, need == 1 ? "" : "s", LSN_FORMAT_ARGS(sink->wait_lsn), have);
+
+		settle_round(sink, NULL, 0, &none, msg, "waiting");
+		ereport(LOG,
+				(errmsg("f1tel sink: %s is %s", sink->name, msg),
+				 errdetail("%d changes are read and not pushed until then.", sink->n),
+				 errhint("Start the standby, or lower f1tel.sink_wait_for_standbys and reload.")));
+		if (sink->last_logged)
+			pfree(sink->last_logged);
+		sink->last_logged = MemoryContextStrdup(TopMemoryContext, msg);
+		sink->wait_reported = true;
+	}
+	return false;
+}
+
+/*
+ * One step of one destination: serve its round in flight, push its round
+ * once the standbys have it, or read a round if it is due.  True if it
+ * settled anything (more may be waiting).
  */
 static bool
 step(Sink *sink)
@@ -393,18 +485,30 @@ step(Sink *sink)
 	}
 	if (GetCurrentTimestamp() < sink->next_try)
 		return false;
-
-	old = MemoryContextSwitchTo(sink->round_cxt);
-	memset(&sink->stats, 0, sizeof(sink->stats));
-	sink->error = NULL;
-	sink->n = read_round(sink, &sink->ch);
-	if (sink->n <= 0)
+	if (sink->waiting)
 	{
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(sink->round_cxt);
-		sink->n = 0;
-		return false;
+		if (!standbys_have_round(sink))
+			return false;
 	}
+	else
+	{
+		old = MemoryContextSwitchTo(sink->round_cxt);
+		memset(&sink->stats, 0, sizeof(sink->stats));
+		sink->error = NULL;
+		sink->n = read_round(sink, &sink->ch);
+		MemoryContextSwitchTo(old);
+		if (sink->n <= 0)
+		{
+			drop_round(sink);
+			return false;
+		}
+		if (sink->waiting)
+		{
+			sink->next_try = GetCurrentTimestamp() + WAIT_CHECK_MS * 1000L;
+			return false;
+		}
+	}
+	old = MemoryContextSwitchTo(sink->round_cxt);
 	snprintf(activity, sizeof(activity), "f1tel sink: pushing %d changes to %s", sink->n, sink->name);
 	pgstat_report_activity(STATE_RUNNING, activity);
 	if (sink->is_topic)
@@ -463,6 +567,8 @@ drop_disabled(void)
 
 		if (sink_enabled(sink))
 			continue;
+		if (sink->waiting)
+			drop_round(sink);
 		if (sink->in_flight)
 		{
 			again = true;
@@ -547,6 +653,8 @@ push_rounds(void)
 	for (int i = 0; i < (int) lengthof(sinks); i++)
 		if (sink_enabled(&sinks[i]) || sinks[i].in_flight)
 			worked |= step(&sinks[i]);
+		else if (sinks[i].waiting)
+			drop_round(&sinks[i]);	/* no longer set */
 	return worked;
 }
 

@@ -20,8 +20,9 @@
 # stopped while the primary goes on, the primary is killed, and the standby
 # never gets the batches it missed; its offsets lack them as its tables do,
 # and after promotion it reads them again: every record of the files once.
-# (The sink is not exactly once there, see the README: no test can show an
-# insertId reused with other content on demand.)
+# (The sink is not exactly once there unless f1tel.sink_wait_for_standbys is
+# set: test/t/082_failover_async_sink.pl, which also shows the reused
+# insertId without it.)
 use strict;
 use warnings;
 use FindBin;
