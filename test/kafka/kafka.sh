@@ -1,0 +1,345 @@
+#!/bin/bash
+# test/kafka/kafka.sh: a real Apache Kafka (KRaft mode) on 127.0.0.1 for
+# f1tel's tests, from a pinned release on Maven Central.
+#
+#   kafka.sh fetch                      resolve the broker's jars (pom.xml) into
+#                                       the cache and check them against SHA256SUMS;
+#                                       idempotent, offline once cached
+#   kafka.sh start --dir DIR [--nodes 1|3] [--port P] [--partitions N]
+#                  [--topics a,b,...]   format and start the nodes (combined
+#                                       broker+controller, one controller quorum),
+#                                       wait until every broker answers, create the
+#                                       topics, print the bootstrap servers
+#   kafka.sh down --dir DIR [--node N]  stop node N (default all), keep its data
+#   kafka.sh up --dir DIR [--node N]    start a stopped node again on its ports
+#   kafka.sh stop --dir DIR             stop every node, remove the data; the
+#                                       nodes' logs stay in DIR/nodeN/server.log
+#   kafka.sh sums                       rewrite SHA256SUMS from a fresh fetch (after
+#                                       changing kafka.version in pom.xml)
+#
+# Rules a reader must know: the version is the pom's kafka.version; the cache is
+# $F1TEL_KAFKA_CACHE, else /var/cache/f1tel/kafka when it exists or can be
+# created, else ${XDG_CACHE_HOME:-~/.cache}/f1tel/kafka; it is made readable by
+# everyone (the tests run as postgres).  Every node has a bounded heap
+# (F1TEL_KAFKA_HEAP, default -Xmx512m).  Topics not in --topics are
+# auto-created with --partitions partitions (auto.create.topics.enable).
+# Needs java (17+), mvn for a cold fetch, kcat and python3.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$HERE/pom.xml")
+HEAP=${F1TEL_KAFKA_HEAP:--Xmx512m -Xms64m}
+DEFAULT_TOPICS=f1_laps,f1_position,f1_drivers,f1-race_control,f1_sessions,f1_meetings,f1_car_data,f1_location,f1-laps-enriched
+
+die() { echo "kafka.sh: $*" >&2; exit 1; }
+
+cache_root()
+{
+	if [ -n "${F1TEL_KAFKA_CACHE:-}" ]; then
+		echo "$F1TEL_KAFKA_CACHE"
+	elif [ -d /var/cache/f1tel/kafka ] || mkdir -p /var/cache/f1tel/kafka 2>/dev/null; then
+		echo /var/cache/f1tel/kafka
+	else
+		echo "${XDG_CACHE_HOME:-$HOME/.cache}/f1tel/kafka"
+	fi
+}
+
+LIB="$(cache_root)/$VERSION/lib"
+
+# Checks directory $1 holds exactly the jars of SHA256SUMS, each with its sum.
+verify()
+{
+	local dir=$1
+	[ -d "$dir" ] || return 1
+	(cd "$dir" && sha256sum --quiet --strict -c "$HERE/SHA256SUMS" >/dev/null 2>&1) || return 1
+	diff <(awk '{print $2}' "$HERE/SHA256SUMS" | sort) <(find "$dir" -maxdepth 1 -name '*.jar' -printf '%f\n' | sort) >/dev/null
+}
+
+# Resolves the jars with Maven into directory $1 (a copy of the pom runs in a
+# scratch directory so that nothing is written into the work tree).
+resolve()
+{
+	local out=$1 work
+	work=$(mktemp -d)
+	cp "$HERE/pom.xml" "$work/pom.xml"
+	if ! mvn -B -q -f "$work/pom.xml" -Dkafka.cache="$work/out" package >"$work/mvn.log" 2>&1; then
+		cat "$work/mvn.log" >&2
+		rm -rf "$work"
+		die "mvn could not resolve Apache Kafka $VERSION"
+	fi
+	rm -rf "$out"
+	mkdir -p "$(dirname "$out")"
+	mv "$work/out/lib" "$out"
+	rm -rf "$work"
+}
+
+cmd_fetch()
+{
+	if verify "$LIB"; then
+		echo "Apache Kafka $VERSION cached in $LIB"
+		return 0
+	fi
+	[ -f "$HERE/SHA256SUMS" ] || die "no SHA256SUMS: run kafka.sh sums"
+	local tmp="$LIB.tmp.$$"
+	resolve "$tmp"
+	if ! verify "$tmp"; then
+		rm -rf "$tmp"
+		die "the jars of Apache Kafka $VERSION do not match $HERE/SHA256SUMS"
+	fi
+	rm -rf "$LIB"
+	mv "$tmp" "$LIB"
+	chmod -R a+rX "$(cache_root)"
+	echo "Apache Kafka $VERSION fetched into $LIB"
+}
+
+cmd_sums()
+{
+	local tmp
+	tmp=$(mktemp -d)
+	resolve "$tmp/lib"
+	(cd "$tmp/lib" && sha256sum ./*.jar | sed 's: \./: :' | sort -k2) >"$HERE/SHA256SUMS"
+	rm -rf "$tmp"
+	echo "wrote $HERE/SHA256SUMS for Apache Kafka $VERSION"
+}
+
+java_cp() { echo "$LIB/*"; }
+
+free_port()
+{
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# node_start DIR N: starts node N of DIR in the background, records its pid.
+node_start()
+{
+	local dir=$1 n=$2 nd="$1/node$2"
+	[ -f "$nd/pid" ] && kill -0 "$(cat "$nd/pid")" 2>/dev/null && return 0
+	# setsid: the node outlives this script and ignores the caller's signals
+	# shellcheck disable=SC2086
+	setsid java $HEAP -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+		-Dlog4j2.configurationFile="$nd/log4j2.properties" \
+		-cp "$(java_cp)" kafka.Kafka "$nd/server.properties" \
+		>>"$nd/server.log" 2>&1 </dev/null &
+	echo $! >"$nd/pid"
+}
+
+# wait_ready DIR N...: waits until each listed node answers a metadata request
+# and the cluster reports every broker.
+wait_ready()
+{
+	local dir=$1 nodes total deadline n port
+	shift
+	total=$(cat "$dir/nodes")
+	deadline=$((SECONDS + 120))
+	for n in "$@"; do
+		port=$(cat "$dir/node$n/port")
+		until kcat -b "127.0.0.1:$port" -L -m 2 2>/dev/null | grep -q "^ $total brokers:"; do
+			kill -0 "$(cat "$dir/node$n/pid")" 2>/dev/null || {
+				tail -n 30 "$dir/node$n/server.log" >&2
+				die "node $n exited during start: see $dir/node$n/server.log"
+			}
+			[ $SECONDS -lt $deadline ] || die "node $n did not answer within 120 s: see $dir/node$n/server.log"
+			sleep 0.5
+		done
+	done
+	nodes=$total
+	: "$nodes"
+}
+
+# create_topics BOOTSTRAP LIST: a metadata request from a producer handle
+# auto-creates each missing topic with num.partitions partitions; waits until
+# every topic has a leader for each partition.
+create_topics()
+{
+	local bootstrap=$1 t deadline
+	deadline=$((SECONDS + 60))
+	for t in ${2//,/ }; do
+		until kcat -b "$bootstrap" -L -t "$t" -m 5 2>/dev/null |
+			awk -v t="$t" '$1 == "topic" && $2 == "\""t"\"" && $4 > 0 && $0 ~ /partitions:$/ {ok = 1}
+				/leader -1/ {bad = 1} END {exit !(ok && !bad)}'; do
+			[ $SECONDS -lt $deadline ] || die "topic $t was not created within 60 s"
+			sleep 0.5
+		done
+	done
+}
+
+cmd_start()
+{
+	local dir='' nodes=1 port='' partitions=4 topics=$DEFAULT_TOPICS
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--dir) dir=$2; shift 2 ;;
+		--nodes) nodes=$2; shift 2 ;;
+		--port) port=$2; shift 2 ;;
+		--partitions) partitions=$2; shift 2 ;;
+		--topics) topics=$2; shift 2 ;;
+		*) die "unknown option $1" ;;
+		esac
+	done
+	[ -n "$dir" ] || die "start needs --dir DIR"
+	case $nodes in 1 | 3) ;; *) die "--nodes must be 1 or 3" ;; esac
+	[ -e "$dir/nodes" ] && die "$dir already holds a cluster: stop it first"
+	verify "$LIB" || cmd_fetch >/dev/null
+	mkdir -p "$dir"
+	dir=$(cd "$dir" && pwd)
+	echo "$nodes" >"$dir/nodes"
+
+	local n voters='' bootstrap='' rf=$nodes isr=1 cluster_id
+	[ "$nodes" = 3 ] && isr=2
+	for n in $(seq 1 "$nodes"); do
+		mkdir -p "$dir/node$n"
+		if [ "$n" = 1 ] && [ -n "$port" ]; then
+			echo "$port" >"$dir/node$n/port"
+		else
+			free_port >"$dir/node$n/port"
+		fi
+		free_port >"$dir/node$n/cport"
+		voters+="${voters:+,}$n@127.0.0.1:$(cat "$dir/node$n/cport")"
+		bootstrap+="${bootstrap:+,}127.0.0.1:$(cat "$dir/node$n/port")"
+	done
+	cluster_id=$(java -Xmx128m -cp "$(java_cp)" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
+	[ -n "$cluster_id" ] || die "StorageTool random-uuid failed"
+
+	for n in $(seq 1 "$nodes"); do
+		local nd="$dir/node$n"
+		cat >"$nd/server.properties" <<EOF
+# written by test/kafka/kafka.sh for a test cluster: do not use in production
+process.roles=broker,controller
+node.id=$n
+controller.quorum.voters=$voters
+listeners=PLAINTEXT://127.0.0.1:$(cat "$nd/port"),CONTROLLER://127.0.0.1:$(cat "$nd/cport")
+advertised.listeners=PLAINTEXT://127.0.0.1:$(cat "$nd/port")
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$nd/data
+auto.create.topics.enable=true
+num.partitions=$partitions
+default.replication.factor=$rf
+min.insync.replicas=$isr
+offsets.topic.replication.factor=$rf
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=$rf
+transaction.state.log.min.isr=$isr
+share.coordinator.state.topic.replication.factor=$rf
+share.coordinator.state.topic.min.isr=$isr
+# tests start consumers at once: no 3 s wait for more members
+group.initial.rebalance.delay.ms=0
+num.network.threads=2
+num.io.threads=4
+log.retention.check.interval.ms=30000
+EOF
+		cat >"$nd/log4j2.properties" <<EOF
+rootLogger.level = INFO
+rootLogger.appenderRef.stdout.ref = STDOUT
+appender.stdout.type = Console
+appender.stdout.name = STDOUT
+appender.stdout.layout.type = PatternLayout
+appender.stdout.layout.pattern = [%d] %p %m (%c)%n
+logger.kafka.name = kafka
+logger.kafka.level = INFO
+logger.state.name = state.change.logger
+logger.state.level = WARN
+EOF
+		java -Xmx128m -cp "$(java_cp)" -Dlog4j2.configurationFile="$nd/log4j2.properties" \
+			kafka.tools.StorageTool format --ignore-formatted -t "$cluster_id" \
+			-c "$nd/server.properties" >>"$nd/server.log" 2>&1 ||
+			die "StorageTool format failed: see $nd/server.log"
+	done
+	for n in $(seq 1 "$nodes"); do
+		node_start "$dir" "$n"
+	done
+	echo "$bootstrap" >"$dir/bootstrap"
+	wait_ready "$dir" $(seq 1 "$nodes")
+	[ -z "$topics" ] || create_topics "$bootstrap" "$topics"
+	echo "$bootstrap"
+}
+
+node_list()
+{
+	local dir=$1 node=$2
+	if [ -n "$node" ]; then echo "$node"; else seq 1 "$(cat "$dir/nodes")"; fi
+}
+
+# nodes_stop DIR N...: SIGTERM to every listed node at once (a clean
+# shutdown: one by one, the last controllers would wait for a lost quorum),
+# SIGKILL to those still running after 60 s.
+nodes_stop()
+{
+	local dir=$1 n pids=() pid i alive
+	shift
+	for n in "$@"; do
+		[ -f "$dir/node$n/pid" ] || continue
+		pid=$(cat "$dir/node$n/pid")
+		kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
+	done
+	for i in $(seq 1 600); do
+		alive=0
+		for pid in "${pids[@]}"; do
+			kill -0 "$pid" 2>/dev/null && alive=1
+		done
+		[ $alive = 0 ] && break
+		sleep 0.1
+	done
+	: "$i"
+	for pid in "${pids[@]}"; do
+		if kill -0 "$pid" 2>/dev/null; then
+			echo "kafka.sh: pid $pid still running after 60 s: SIGKILL" >&2
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+	done
+	for n in "$@"; do rm -f "$dir/node$n/pid"; done
+}
+
+parse_dir_node()
+{
+	DIR='' NODE=''
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--dir) DIR=$2; shift 2 ;;
+		--node) NODE=$2; shift 2 ;;
+		*) die "unknown option $1" ;;
+		esac
+	done
+	[ -n "$DIR" ] || die "needs --dir DIR"
+	[ -f "$DIR/nodes" ] || die "$DIR holds no cluster"
+}
+
+cmd_down()
+{
+	local n
+	parse_dir_node "$@"
+	# shellcheck disable=SC2046
+	nodes_stop "$DIR" $(node_list "$DIR" "$NODE")
+}
+
+cmd_up()
+{
+	local n
+	parse_dir_node "$@"
+	for n in $(node_list "$DIR" "$NODE"); do node_start "$DIR" "$n"; done
+	# shellcheck disable=SC2046
+	wait_ready "$DIR" $(node_list "$DIR" "$NODE")
+}
+
+cmd_stop()
+{
+	local n
+	parse_dir_node "$@"
+	# shellcheck disable=SC2046
+	nodes_stop "$DIR" $(node_list "$DIR" '')
+	for n in $(node_list "$DIR" ''); do rm -rf "$DIR/node$n/data"; done
+	rm -f "$DIR/nodes"
+}
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+case $cmd in
+fetch) cmd_fetch ;;
+sums) cmd_sums ;;
+start) cmd_start "$@" ;;
+down) cmd_down "$@" ;;
+up) cmd_up "$@" ;;
+stop) cmd_stop "$@" ;;
+*) sed -n '2,19s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+esac
