@@ -2,7 +2,8 @@
 #
 # Real parts only: a PostgreSQL::Test::Cluster with f1tel preloaded, the
 # f1tel-broker program (librdkafka's mock cluster speaking the Kafka
-# protocol) and f1tel-feed replaying the recorded sessions in
+# protocol) or, with F1TEL_TEST_KAFKA=kafka, a real Apache Kafka
+# (test/kafka/kafka.sh), and f1tel-feed replaying the recorded sessions in
 # test/data/openf1 (or $F1TEL_DATA).  Expected rows are computed by
 # PostgreSQL itself from the JSON files (jsonb_populate_record), never by
 # f1tel's decoder, so a decoding bug cannot hide behind itself.
@@ -69,11 +70,51 @@ sub data_dir
 
 # ---- the broker ----------------------------------------------------------
 
+# F1TEL_TEST_KAFKA selects the broker: "mock" (the default) is the embedded
+# f1tel-broker; "kafka" is a real single-node Apache Kafka (KRaft) started by
+# test/kafka/kafka.sh in tmp_check, with the f1tel topics created up front and
+# other topics auto-created, $opt{partitions} partitions each.  Both give the
+# same hash: {port}, {partitions}, {log}; broker_down/broker_up take the
+# broker away and back with its data (the mock: SIGUSR1/SIGUSR2; Kafka: a
+# clean stop and a restart on the same port, so clients see refused
+# connections rather than a hung socket).
+sub broker_kind
+{
+	my $kind = $ENV{F1TEL_TEST_KAFKA} // 'mock';
+	BAIL_OUT("F1TEL_TEST_KAFKA must be mock or kafka, not \"$kind\"")
+	  unless $kind eq 'mock' || $kind eq 'kafka';
+	return $kind;
+}
+
+my @started_kafka;
+
+sub kafka_sh
+{
+	my ($what, $dir, @args) = @_;
+	my ($out, $err) = ('', '');
+	my $ok = IPC::Run::run([ repo_root() . '/test/kafka/kafka.sh', $what, '--dir', $dir, @args ],
+		'>', \$out, '2>', \$err);
+	return ($ok, $out, $err);
+}
+
 sub start_broker
 {
 	my (%opt) = @_;
 	my $partitions = $opt{partitions} // 4;
 	my $port = PostgreSQL::Test::Cluster::get_free_port();
+	if (broker_kind() eq 'kafka')
+	{
+		my $dir = "$PostgreSQL::Test::Utils::tmp_check/kafka_$port";
+		my $t0 = time();
+		my ($ok, $out, $err) =
+		  kafka_sh('start', $dir, '--port', $port, '--partitions', $partitions);
+		BAIL_OUT("Apache Kafka did not start: $err") unless $ok;
+		push @started_kafka, $dir;
+		note sprintf("Apache Kafka on port %d with %d partitions per topic (started in %.1f s)",
+			$port, $partitions, time() - $t0);
+		return { port => $port, partitions => $partitions, kafka_dir => $dir,
+			log => "$dir/node1/server.log" };
+	}
 	my ($out, $err) = ('', '');
 	my $log = "$PostgreSQL::Test::Utils::tmp_check/broker_$port.log";
 	my $h = IPC::Run::start([ 'f1tel-broker', '--port', $port, '--partitions', $partitions ],
@@ -92,12 +133,39 @@ sub start_broker
 sub stop_broker
 {
 	my ($b) = @_;
+	if ($b->{kafka_dir})
+	{
+		my ($ok, $out, $err) = kafka_sh('stop', $b->{kafka_dir});
+		diag("kafka.sh stop: $err") unless $ok;
+		@started_kafka = grep { $_ ne $b->{kafka_dir} } @started_kafka;
+		return;
+	}
 	$b->{h}->signal('TERM');
 	$b->{h}->finish;
 }
 
-sub broker_down { $_[0]->{h}->signal('USR1') }
-sub broker_up   { $_[0]->{h}->signal('USR2') }
+sub broker_down
+{
+	my ($b) = @_;
+	return $b->{h}->signal('USR1') unless $b->{kafka_dir};
+	my ($ok, $out, $err) = kafka_sh('down', $b->{kafka_dir});
+	BAIL_OUT("kafka.sh down: $err") unless $ok;
+}
+
+sub broker_up
+{
+	my ($b) = @_;
+	return $b->{h}->signal('USR2') unless $b->{kafka_dir};
+	my ($ok, $out, $err) = kafka_sh('up', $b->{kafka_dir});
+	BAIL_OUT("kafka.sh up: $err") unless $ok;
+}
+
+# a test that dies leaves no Kafka behind (the nodes run in their own session)
+END
+{
+	local $?;
+	kafka_sh('stop', $_) foreach @started_kafka;
+}
 
 # ---- PostgreSQL ----------------------------------------------------------
 
