@@ -29,7 +29,7 @@ our @EXPORT = qw(
   expected_counts table_counts wait_for_counts compare_with_files
   data_columns natural_key staging_tables message_upsert_sql raw_load_sql
   start_bigquery stop_bigquery bq_call bq_table_rows sink_conf wait_for_sinks
-  ingest_totals BOTH_SESSIONS_TOTALS
+  ingest_totals BOTH_SESSIONS_TOTALS same_table_rows
 );
 
 # The endpoints and their natural keys, read from f1tel's one endpoint table
@@ -557,6 +557,31 @@ sub sink_conf
 	  . "f1tel.bigquery_endpoint = '$bq->{url}'\n"
 	  . "f1tel.bigquery_credentials = '" . ($opt{credentials} // 'none') . "'\n"
 	  . "f1tel.bigquery_timeout_ms = " . ($opt{timeout_ms} // 5000) . "\n";
+}
+
+# The rows of f1tel.$table on two nodes are the same multiset, compared as
+# text in $order, leaving out the columns named in $skip (a quoted SQL list,
+# e.g. "'ingested_at'"): one ok() named "$table: $label (N rows)".
+sub same_table_rows
+{
+	my ($node_a, $node_b, $table, $order, $skip, $label) = @_;
+	my $rows = sub {
+		my ($node) = @_;
+		my $cols = $node->safe_psql('postgres', qq{
+			SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
+			 WHERE attrelid = 'f1tel.$table'::regclass AND attnum > 0 AND NOT attisdropped
+			   AND attname NOT IN ($skip)});
+		return split /\n/, $node->safe_psql('postgres', "SELECT $cols FROM f1tel.$table ORDER BY $order");
+	};
+	my @a = $rows->($node_a);
+	my @b = $rows->($node_b);
+	my %inc;
+	$inc{$_}++ foreach @b;
+	$inc{$_}-- foreach @a;
+	my @diff = grep { $inc{$_} } keys %inc;
+	return ok(@a == @b && !@diff, "$table: $label (" . scalar(@a) . ' rows)')
+	  || diag "$table: " . scalar(@a) . ' rows vs ' . scalar(@b) . ', differing e.g. '
+	  . join(' / ', (sort @diff)[ 0 .. ($#diff < 2 ? $#diff : 2) ]);
 }
 
 # Wait until no sink has a change queued.

@@ -221,13 +221,13 @@ cmp_ok(scalar(@callbacks), '>=', 4, 'callbacks found: ' . join(', ', @callbacks)
 my $forbidden = qr/\b(ereport|elog|palloc\w*|repalloc|pfree|psprintf|pstrdup|pnstrdup|\w*StringInfo\w*|SPI_\w+|CHECK_FOR_INTERRUPTS|MemoryContext\w+)\b/;
 foreach my $cb (@callbacks)
 {
-	my (%seen, @todo, @bad);
-	@todo = ($cb);
-	while (my $fn = shift @todo)
+	my (%seen, @queue, @bad);
+	@queue = ($cb);
+	while (my $fn = shift @queue)
 	{
 		next if $seen{$fn}++ || !defined $body{$fn};
 		push @bad, "$fn: $1" if $body{$fn} =~ $forbidden;
-		push @todo, grep { defined $body{$_} } ($body{$fn} =~ /\b(\w+)\s*\(/g);
+		push @queue, grep { defined $body{$_} } ($body{$fn} =~ /\b(\w+)\s*\(/g);
 	}
 	is(join('; ', @bad), '', "callback $cb (and what it calls here) makes no PostgreSQL call");
 }

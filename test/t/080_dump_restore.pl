@@ -188,30 +188,7 @@ ok(wait_for_sinks($node_c), 'C: the sinks pushed every change');
 
 # ---- B equals C ----------------------------------------------------------------
 
-# The rows of a table as text, in key order, without the columns that say when.
-sub rows_of
-{
-	my ($node, $table, $order, $skip) = @_;
-	my $cols = $node->safe_psql('postgres', qq{
-		SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
-		 WHERE attrelid = 'f1tel.$table'::regclass AND attnum > 0 AND NOT attisdropped
-		   AND attname NOT IN ($skip)});
-	return $node->safe_psql('postgres', "SELECT $cols FROM f1tel.$table ORDER BY $order");
-}
-
-sub same_rows
-{
-	my ($table, $order, $skip) = @_;
-	my @b = split /\n/, rows_of($node_b, $table, $order, $skip);
-	my @c = split /\n/, rows_of($node_c, $table, $order, $skip);
-	my %inc;
-	$inc{$_}++ foreach @c;
-	$inc{$_}-- foreach @b;
-	my @diff = grep { $inc{$_} } keys %inc;
-	ok(@b == @c && !@diff, "$table: B equals C (" . scalar(@b) . ' rows)')
-	  or diag "$table: B " . scalar(@b) . ' rows, C ' . scalar(@c) . ', differing e.g. '
-	  . join(' / ', (sort @diff)[ 0 .. ($#diff < 2 ? $#diff : 2) ]);
-}
+sub same_rows { same_table_rows($node_b, $node_c, @_, 'B equals C') }
 
 my $when = q{'ingested_at', 'updated_at', 'dead_at', 'last_batch_at', 'last_error_at'};
 foreach my $t (staging_tables())

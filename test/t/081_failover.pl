@@ -156,29 +156,7 @@ foreach my $node ($standby, $ref)
 
 # ---- the new primary equals the uninterrupted run ---------------------------------
 
-sub rows_of
-{
-	my ($node, $table, $order, $skip) = @_;
-	my $cols = $node->safe_psql('postgres', qq{
-		SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
-		 WHERE attrelid = 'f1tel.$table'::regclass AND attnum > 0 AND NOT attisdropped
-		   AND attname NOT IN ($skip)});
-	return $node->safe_psql('postgres', "SELECT $cols FROM f1tel.$table ORDER BY $order");
-}
-
-sub same_rows
-{
-	my ($table, $order, $skip) = @_;
-	my @s = split /\n/, rows_of($standby, $table, $order, $skip);
-	my @r = split /\n/, rows_of($ref, $table, $order, $skip);
-	my %inc;
-	$inc{$_}++ foreach @r;
-	$inc{$_}-- foreach @s;
-	my @diff = grep { $inc{$_} } keys %inc;
-	ok(@s == @r && !@diff, "$table: the promoted standby equals the uninterrupted run (" . scalar(@s) . ' rows)')
-	  or diag "$table: " . scalar(@s) . ' rows vs ' . scalar(@r) . ', differing e.g. '
-	  . join(' / ', (sort @diff)[ 0 .. ($#diff < 2 ? $#diff : 2) ]);
-}
+sub same_rows { same_table_rows($standby, $ref, @_, 'the promoted standby equals the uninterrupted run') }
 
 # race_control ids and driver_laps versions depend on the batches (and a
 # sequence skips ahead on promotion): everything else must be equal
