@@ -66,6 +66,14 @@ REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf --temp-instance=./tmp_c
 
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
+# The TAP tests of the streams, which test/run-tests.sh runs a second time on
+# Apache Kafka (F1TEL_TEST_KAFKA=kafka); the 1xx_kafka_* tests need it (they
+# skip on the embedded broker).  The others exercise PostgreSQL's side
+# (upgrade, dump, failover, security, memory) and run on the embedded broker.
+KAFKA_TAP_TESTS = test/t/001_replay.pl test/t/002_faults.pl test/t/003_bad_messages.pl \
+	test/t/004_two_workers.pl test/t/005_lifecycle.pl test/t/022_enrich_e2e.pl \
+	test/t/040_sink.pl test/t/041_sink_faults.pl test/t/043_sink_safety.pl \
+	test/t/044_sink_shutdown.pl $(wildcard test/t/1[0-9][0-9]_kafka_*.pl)
 PROVE_FLAGS = -I $(srcdir)/test/lib
 
 PKG_LIBS = json-c rdkafka libcurl openssl zlib

@@ -51,3 +51,22 @@ f1tel_install_bq_python() {
 	fi
 	export F1TEL_BQ_PYTHON="$venv/bin/python"
 }
+
+# Apache Kafka for the second pass of the TAP tests (F1TEL_TEST_KAFKA=kafka):
+# Debian's Java 17 and Maven, then the broker's pinned jars from Maven Central
+# into the cache (test/kafka/kafka.sh fetch: checked against
+# test/kafka/SHA256SUMS, offline once cached).
+f1tel_install_kafka() {
+	local p missing=
+	for p in openjdk-17-jre-headless maven; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing="$missing $p"
+	done
+	if [ -n "$missing" ]; then
+		echo "installing:$missing"
+		$SUDO apt-get update -qq
+		$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			$missing >/dev/null
+	fi
+	$SUDO "$(dirname "${BASH_SOURCE[0]}")/kafka/kafka.sh" fetch >/dev/null
+}

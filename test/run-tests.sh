@@ -64,38 +64,55 @@ else
 	/usr/bin/python3 test/demo_check.py --session 9606
 fi
 
-step "pg_regress and TAP tests"
-tap_opts="PROVE_TESTS='test/t/*.pl'"
-[ $tap = 0 ] && tap_opts="TAP_TESTS="
+# installcheck ENV MAKEARGS: make installcheck with the environment ENV
+# (name=value words), as postgres in a copy of the tree when run as root;
+# on failure prints the diffs and the TAP logs' last lines and exits
+installcheck() {
+	local env=$1 args=$2 status=0
+	if [ "$(id -u)" = 0 ]; then
+		# run as postgres, in a copy of the tree that postgres owns
+		local work data
+		work=$(mktemp -d /tmp/f1tel-check.XXXXXX)
+		cp -a "$root/." "$work/"
+		chown -R postgres: "$work"
+		# data inside the tree: the copy's own (this tree may be unreadable to postgres)
+		data=$F1TEL_DATA
+		case "$data" in "$root"/*) data="$work/${data#"$root"/}" ;; esac
+		su postgres -s /bin/bash -c "cd '$work' && F1TEL_DATA='$data' F1TEL_REQUIRE_BQ_CLIENTS=1 \
+			F1TEL_REQUIRE_BQ_CLI='${F1TEL_REQUIRE_BQ_CLI:-}' \
+			F1TEL_BQ_PYTHON='$F1TEL_BQ_PYTHON' $env make installcheck $args" || status=$?
+		if [ $status != 0 ]; then
+			cat "$work/regression.diffs" 2>/dev/null || true
+			for f in "$work"/tmp_check/log/regress_log_*; do
+				[ -f "$f" ] && { echo "---- $f (last lines)"; tail -n 40 "$f"; }
+			done
+			echo "test files kept in $work"
+			exit $status
+		fi
+		rm -rf "$work"
+	else
+		eval env "$env" make installcheck "$args" || status=$?
+		if [ $status != 0 ]; then
+			cat regression.diffs 2>/dev/null || true
+			exit $status
+		fi
+	fi
+}
 
-if [ "$(id -u)" = 0 ]; then
-	# run as postgres, in a copy of the tree that postgres owns
-	work=$(mktemp -d /tmp/f1tel-check.XXXXXX)
-	cp -a "$root/." "$work/"
-	chown -R postgres: "$work"
-	status=0
-	# data inside the tree: the copy's own (this tree may be unreadable to postgres)
-	data=$F1TEL_DATA
-	case "$data" in "$root"/*) data="$work/${data#"$root"/}" ;; esac
-	su postgres -s /bin/bash -c "cd '$work' && F1TEL_DATA='$data' F1TEL_REQUIRE_BQ_CLIENTS=1 \
-		F1TEL_REQUIRE_BQ_CLI='${F1TEL_REQUIRE_BQ_CLI:-}' \
-		F1TEL_BQ_PYTHON='$F1TEL_BQ_PYTHON' make installcheck $tap_opts" || status=$?
-	if [ $status != 0 ]; then
-		cat "$work/regression.diffs" 2>/dev/null || true
-		for f in "$work"/tmp_check/log/regress_log_*; do
-			[ -f "$f" ] && { echo "---- $f (last lines)"; tail -n 40 "$f"; }
-		done
-		echo "test files kept in $work"
-		exit $status
-	fi
-	rm -rf "$work"
+step "pg_regress and TAP tests (broker: the embedded f1tel-broker)"
+if [ $tap = 0 ]; then
+	installcheck "" "TAP_TESTS="
 else
-	status=0
-	eval make installcheck "$tap_opts" || status=$?
-	if [ $status != 0 ]; then
-		cat regression.diffs 2>/dev/null || true
-		exit $status
-	fi
+	installcheck "F1TEL_TEST_KAFKA=mock" "PROVE_TESTS='test/t/*.pl'"
+fi
+
+# The tests of the streams again, on a real Apache Kafka (test/kafka/): the
+# list is KAFKA_TAP_TESTS in the Makefile, the one home of which tests run on
+# both brokers (README: Tests).
+if [ $tap = 1 ]; then
+	step "TAP tests on Apache Kafka $(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' test/kafka/pom.xml) (test/kafka/kafka.sh)"
+	f1tel_install_kafka
+	installcheck "F1TEL_TEST_KAFKA=kafka" "REGRESS= PROVE_TESTS='\$(KAFKA_TAP_TESTS)'"
 fi
 
 if ! command -v bq >/dev/null 2>&1; then

@@ -24,7 +24,8 @@ use JSON::PP;
 use Time::HiRes qw(time usleep);
 
 our @EXPORT = qw(
-  repo_root data_dir start_broker stop_broker broker_down broker_up
+  repo_root data_dir start_broker stop_broker broker_down broker_up broker_kind
+  broker_controllable
   new_node new_plain_node run_feed start_feed finish_feed load_expected
   expected_counts table_counts wait_for_counts compare_with_files
   data_columns natural_key staging_tables message_upsert_sql raw_load_sql
@@ -78,12 +79,37 @@ sub data_dir
 # broker away and back with its data (the mock: SIGUSR1/SIGUSR2; Kafka: a
 # clean stop and a restart on the same port, so clients see refused
 # connections rather than a hung socket).
+#
+# F1TEL_TEST_BROKERS=host:port[,host:port...] instead points the tests at an
+# existing cluster (PLAINTEXT) that they may wipe: broker_kind() is then
+# "external", each start_broker deletes and re-creates the f1tel topics
+# (test/lib/reset_topics.py; replication factor F1TEL_TEST_REPLICATION,
+# default 1), and broker_controllable() is false — the steps that stop the
+# broker are skipped, saying so.
 sub broker_kind
 {
+	return 'external' if $ENV{F1TEL_TEST_BROKERS};
 	my $kind = $ENV{F1TEL_TEST_KAFKA} // 'mock';
 	BAIL_OUT("F1TEL_TEST_KAFKA must be mock or kafka, not \"$kind\"")
 	  unless $kind eq 'mock' || $kind eq 'kafka';
 	return $kind;
+}
+
+# true when the test owns the broker's processes (broker_down/broker_up work)
+sub broker_controllable
+{
+	my ($b) = @_;
+	return !$b->{external};
+}
+
+# The topics a test cluster starts with, from their one home,
+# test/kafka/kafka.sh's DEFAULT_TOPICS ("name" or "name=compact").
+sub default_topics
+{
+	my ($line) = grep { /^DEFAULT_TOPICS=/ } split /\n/, slurp_file(repo_root() . '/test/kafka/kafka.sh');
+	BAIL_OUT('DEFAULT_TOPICS not found in test/kafka/kafka.sh') unless $line;
+	$line =~ s/^DEFAULT_TOPICS=//;
+	return split /,/, $line;
 }
 
 my @started_kafka;
@@ -101,6 +127,18 @@ sub start_broker
 {
 	my (%opt) = @_;
 	my $partitions = $opt{partitions} // 4;
+	if (broker_kind() eq 'external')
+	{
+		my $brokers = $ENV{F1TEL_TEST_BROKERS};
+		my $rf = $ENV{F1TEL_TEST_REPLICATION} // 1;
+		my ($out, $err) = ('', '');
+		IPC::Run::run([ '/usr/bin/python3', repo_root() . '/test/lib/reset_topics.py',
+			$brokers, $partitions, $rf, default_topics() ], '>', \$out, '2>', \$err)
+		  or BAIL_OUT("could not reset the topics of $brokers: $err");
+		note "existing cluster $brokers: f1tel topics re-created, $partitions partitions each";
+		return { brokers => $brokers, partitions => $partitions, external => 1,
+			log => '/dev/null' };
+	}
 	my $port = PostgreSQL::Test::Cluster::get_free_port();
 	if (broker_kind() eq 'kafka')
 	{
@@ -112,8 +150,8 @@ sub start_broker
 		push @started_kafka, $dir;
 		note sprintf("Apache Kafka on port %d with %d partitions per topic (started in %.1f s)",
 			$port, $partitions, time() - $t0);
-		return { port => $port, partitions => $partitions, kafka_dir => $dir,
-			log => "$dir/node1/server.log" };
+		return { port => $port, brokers => "127.0.0.1:$port", partitions => $partitions,
+			kafka_dir => $dir, log => "$dir/node1/server.log" };
 	}
 	my ($out, $err) = ('', '');
 	my $log = "$PostgreSQL::Test::Utils::tmp_check/broker_$port.log";
@@ -127,12 +165,14 @@ sub start_broker
 	}
 	BAIL_OUT("f1tel-broker did not start: see $log") unless $out =~ /ready/;
 	note "f1tel-broker on port $port with $partitions partitions per topic";
-	return { port => $port, h => $h, partitions => $partitions, log => $log };
+	return { port => $port, brokers => "127.0.0.1:$port", h => $h, partitions => $partitions,
+		log => $log };
 }
 
 sub stop_broker
 {
 	my ($b) = @_;
+	return if $b->{external};
 	if ($b->{kafka_dir})
 	{
 		my ($ok, $out, $err) = kafka_sh('stop', $b->{kafka_dir});
@@ -147,6 +187,7 @@ sub stop_broker
 sub broker_down
 {
 	my ($b) = @_;
+	BAIL_OUT('broker_down on a cluster the test does not own') if $b->{external};
 	return $b->{h}->signal('USR1') unless $b->{kafka_dir};
 	my ($ok, $out, $err) = kafka_sh('down', $b->{kafka_dir});
 	BAIL_OUT("kafka.sh down: $err") unless $ok;
@@ -155,6 +196,7 @@ sub broker_down
 sub broker_up
 {
 	my ($b) = @_;
+	BAIL_OUT('broker_up on a cluster the test does not own') if $b->{external};
 	return $b->{h}->signal('USR2') unless $b->{kafka_dir};
 	my ($ok, $out, $err) = kafka_sh('up', $b->{kafka_dir});
 	BAIL_OUT("kafka.sh up: $err") unless $ok;
@@ -183,7 +225,7 @@ sub new_node
 	$node->append_conf('postgresql.conf', <<"EOF");
 shared_preload_libraries = 'f1tel'
 f1tel.database = 'postgres'
-f1tel.brokers = '127.0.0.1:$opt{broker}->{port}'
+f1tel.brokers = '$opt{broker}->{brokers}'
 f1tel.group_id = '@{[ $opt{group} // 'f1tel-test' ]}'
 f1tel.ingest_workers = $workers
 # the mock broker's rebalances stall session.timeout.ms - 1 s, and it does not
@@ -318,7 +360,7 @@ CREATE TABLE enrich_test.raw (topic text, j jsonb, ord bigserial);
 sub feed_command
 {
 	my ($broker, %opt) = @_;
-	my @cmd = ('f1tel-feed', '--brokers', "127.0.0.1:$broker->{port}",
+	my @cmd = ('f1tel-feed', '--brokers', "$broker->{brokers}",
 		'--speed', $opt{speed} // 'max', '--quiet');
 	push @cmd, '--endpoints', join(',', @{ $opt{endpoints} }) if $opt{endpoints};
 	push @cmd, @{ $opt{extra} } if $opt{extra};

@@ -87,16 +87,26 @@ $node->start;
 is(finish_feed($feed), 0, 'feed 2 delivered');
 ok(wait_clone(200000), 'after an immediate restart: every row of the clone is there');
 
-# 3. the broker goes down and comes back up mid-stream
+# 3. the broker goes down and comes back up mid-stream (on a cluster the test
+# does not own, F1TEL_TEST_BROKERS, the third replay runs without the outage)
 $feed = start_feed($broker, sessions => ['9189'], extra => [ '--session-key-offset', 300000 ]);
 wait_rows_of(300000, 50000);
-broker_down($broker);
-sleep 4;
-my $during = $node->safe_psql('postgres', 'SELECT count(*) FROM f1tel.car_data WHERE session_key = 309189');
-broker_up($broker);
+my $during;
+if (broker_controllable($broker))
+{
+	broker_down($broker);
+	sleep 4;
+	$during = $node->safe_psql('postgres', 'SELECT count(*) FROM f1tel.car_data WHERE session_key = 309189');
+	broker_up($broker);
+}
 is(finish_feed($feed), 0, 'feed 3 delivered across the outage');
 ok(wait_clone(300000), 'after the broker outage: every row of the clone is there');
-cmp_ok($during, '<', $expected->{car_data}, 'the outage really interrupted the stream');
+SKIP:
+{
+	skip 'the broker belongs to F1TEL_TEST_BROKERS: the test cannot stop it', 1
+	  unless defined $during;
+	cmp_ok($during, '<', $expected->{car_data}, 'the outage really interrupted the stream');
+}
 
 # exactly once: every message of the topics was applied once.  The counters
 # move in the same transaction as the rows, so a batch applied twice would

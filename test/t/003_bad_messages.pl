@@ -53,7 +53,7 @@ for my $i (0 .. $#corpus)
 
 my $feed = start_feed($broker, sessions => ['9189'], endpoints => \@endpoints, speed => 'max');
 my ($out, $err) = ('', '');
-IPC::Run::run([ '/usr/bin/python3', repo_root() . '/test/lib/produce.py', "127.0.0.1:$broker->{port}" ],
+IPC::Run::run([ '/usr/bin/python3', repo_root() . '/test/lib/produce.py', "$broker->{brokers}" ],
 	'<', \$input, '>', \$out, '2>', \$err);
 is($?, 0, 'the bad messages were produced') or diag $err;
 is(finish_feed($feed), 0, 'the feed delivered 9189');

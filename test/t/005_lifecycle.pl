@@ -52,33 +52,41 @@ $node->poll_query_until('postgres', 'SELECT count(*) = 949 FROM f1tel.laps')
 pass('after CREATE EXTENSION the worker ingests again, from the new (empty) offsets table');
 
 # --- data lost to retention is reported, never skipped; reset_offset recovers
-# 9189 car_data is ~100 MB: far more than one partition of the broker keeps
-is(run_feed($broker, sessions => ['9189'], endpoints => ['car_data']), 0, 'car_data delivered');
-$node->poll_query_until('postgres', q{
-	SELECT last_error LIKE '%AUTO_OFFSET_RESET%' FROM f1tel.ingest_status
-	WHERE topic = 'f1_car_data' AND partition = 0}) or die 'no retention error reported';
-pass('the partition whose start the broker dropped shows the error in ingest_status');
-# the worker may have read the start before the broker dropped it: what it
-# stored must be exactly offsets 0 .. stored_offset - 1, no gap
-my $stored = $node->safe_psql('postgres',
-	q{SELECT coalesce(stored_offset, 0) FROM f1tel.ingest_status WHERE topic = 'f1_car_data' AND partition = 0});
-is($node->safe_psql('postgres', 'SELECT count(*) FROM f1tel.car_data'), $stored,
-	"nothing was skipped: the $stored rows stored are offsets 0 to the stored offset");
-my ($lo) = ('');
-IPC::Run::run([ '/usr/bin/python3', '-c', qq{
-from confluent_kafka import Consumer, TopicPartition
-c = Consumer({"bootstrap.servers": "127.0.0.1:$broker->{port}", "group.id": "probe"})
-print(c.get_watermark_offsets(TopicPartition("f1_car_data", 0), timeout=10)[0])} ], '>', \$lo);
-chomp $lo;
-cmp_ok($lo, '>', $stored, "the broker's oldest car_data offset ($lo) is past what was read");
-$node->safe_psql('postgres', "SELECT f1tel.reset_offset('f1_car_data', 0, $lo)");
-is($node->safe_psql('postgres', 'SELECT f1tel.restart_workers()'), '1', 'restart_workers() stopped the worker');
-my $want = $stored + 488120 - $lo;
-$node->poll_query_until('postgres', qq{
-	SELECT c.n = $want AND s.lag = 0 AND s.last_error IS NULL
-	FROM (SELECT count(*) n FROM f1tel.car_data) c, f1tel.ingest_status s
-	WHERE s.topic = 'f1_car_data'}) or die 'ingest did not resume from the reset offset';
-pass("after reset_offset and restart_workers the retained car_data is ingested ($want rows in all)");
+# The mock broker keeps ~5 MiB per partition and drops the rest at once; a real
+# Kafka drops data by time or size per topic, on its own schedule: there the
+# same promise is checked by test/t/101_kafka_retention.pl (retention.ms).
+SKIP:
+{
+	skip 'retention by size is the mock broker\'s; on Apache Kafka see 101_kafka_retention.pl', 6
+	  unless broker_kind() eq 'mock';
+	# 9189 car_data is ~100 MB: far more than one partition of the broker keeps
+	is(run_feed($broker, sessions => ['9189'], endpoints => ['car_data']), 0, 'car_data delivered');
+	$node->poll_query_until('postgres', q{
+		SELECT last_error LIKE '%AUTO_OFFSET_RESET%' FROM f1tel.ingest_status
+		WHERE topic = 'f1_car_data' AND partition = 0}) or die 'no retention error reported';
+	pass('the partition whose start the broker dropped shows the error in ingest_status');
+	# the worker may have read the start before the broker dropped it: what it
+	# stored must be exactly offsets 0 .. stored_offset - 1, no gap
+	my $stored = $node->safe_psql('postgres',
+		q{SELECT coalesce(stored_offset, 0) FROM f1tel.ingest_status WHERE topic = 'f1_car_data' AND partition = 0});
+	is($node->safe_psql('postgres', 'SELECT count(*) FROM f1tel.car_data'), $stored,
+		"nothing was skipped: the $stored rows stored are offsets 0 to the stored offset");
+	my ($lo) = ('');
+	IPC::Run::run([ '/usr/bin/python3', '-c', qq{
+	from confluent_kafka import Consumer, TopicPartition
+	c = Consumer({"bootstrap.servers": "$broker->{brokers}", "group.id": "probe"})
+	print(c.get_watermark_offsets(TopicPartition("f1_car_data", 0), timeout=10)[0])} ], '>', \$lo);
+	chomp $lo;
+	cmp_ok($lo, '>', $stored, "the broker's oldest car_data offset ($lo) is past what was read");
+	$node->safe_psql('postgres', "SELECT f1tel.reset_offset('f1_car_data', 0, $lo)");
+	is($node->safe_psql('postgres', 'SELECT f1tel.restart_workers()'), '1', 'restart_workers() stopped the worker');
+	my $want = $stored + 488120 - $lo;
+	$node->poll_query_until('postgres', qq{
+		SELECT c.n = $want AND s.lag = 0 AND s.last_error IS NULL
+		FROM (SELECT count(*) n FROM f1tel.car_data) c, f1tel.ingest_status s
+		WHERE s.topic = 'f1_car_data'}) or die 'ingest did not resume from the reset offset';
+	pass("after reset_offset and restart_workers the retained car_data is ingested ($want rows in all)");
+}
 
 # --- DROP DATABASE with the worker connected is not blocked
 $node->safe_psql('postgres', 'CREATE DATABASE f1db');

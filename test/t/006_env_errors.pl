@@ -49,7 +49,7 @@ sub broker_end
 	my $out = '';
 	IPC::Run::run([ '/usr/bin/python3', '-c', qq{
 from confluent_kafka import Consumer, TopicPartition
-c = Consumer({"bootstrap.servers": "127.0.0.1:$broker->{port}", "group.id": "probe"})
+c = Consumer({"bootstrap.servers": "$broker->{brokers}", "group.id": "probe"})
 md = c.list_topics("$topic", timeout=10)
 print(sum(c.get_watermark_offsets(TopicPartition("$topic", p), timeout=10)[1]
           for p in md.topics["$topic"].partitions))} ], '>', \$out);
@@ -263,7 +263,7 @@ my $input = join('', map { join("\t", $_->[0], "t006-$_->[1]", unpack('H*', $_->
 my $feed = start_feed($broker, sessions => ['9189'], endpoints => [ 'laps', 'race_control' ],
 	extra => [ '--session-key-offset', $phase * 1000000 ]);
 my ($out, $err) = ('', '');
-IPC::Run::run([ '/usr/bin/python3', repo_root() . '/test/lib/produce.py', "127.0.0.1:$broker->{port}" ],
+IPC::Run::run([ '/usr/bin/python3', repo_root() . '/test/lib/produce.py', "$broker->{brokers}" ],
 	'<', \$input, '>', \$out, '2>', \$err);
 is($?, 0, 'content errors: the bad messages were produced') or diag $err;
 is(finish_feed($feed), 0, 'content errors: the feed delivered the laps and race_control');

@@ -49,7 +49,7 @@ left = p.flush(60)
 if failed or left:
     sys.exit("delivery failed: %s (%d left)" % (failed[:3], left))
 print(n, rows, size)
-}, "127.0.0.1:$broker->{port}", $file ], '>', \$out, '2>', \$err);
+}, "$broker->{brokers}", $file ], '>', \$out, '2>', \$err);
 is($?, 0, 'the large messages were produced') or diag $err;
 my ($nmsgs, $nrows, $largest) = split ' ', $out;
 note "$nmsgs messages, $nrows records, the largest $largest bytes";

@@ -74,7 +74,7 @@ my ($out, $err) = ('', '');
 IPC::Run::run([ '/usr/bin/python3', '-c', qq{
 import json
 from confluent_kafka import Consumer, TopicPartition
-c = Consumer({"bootstrap.servers": "127.0.0.1:$broker->{port}", "group.id": "compactor",
+c = Consumer({"bootstrap.servers": "$broker->{brokers}", "group.id": "compactor",
               "auto.offset.reset": "earliest", "enable.auto.commit": False})
 md = c.list_topics("f1-laps-enriched", timeout=10)
 parts = [TopicPartition("f1-laps-enriched", p, 0) for p in md.topics["f1-laps-enriched"].partitions]

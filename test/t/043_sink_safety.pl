@@ -88,21 +88,27 @@ ok(wait_true(q{SELECT pending = 0 FROM f1tel.change_backlog WHERE subscriber = '
 	'the faults gone, BigQuery gets everything');
 
 # --- 2. the broker down: BigQuery does not wait for the topic
-broker_down($broker);
-my $dn = psql(q{SELECT min(driver_number) FROM f1tel.drivers WHERE session_key = 9189});
-psql(qq{UPDATE f1tel.drivers SET team_colour = 'ABCDEF' WHERE session_key = 9189 AND driver_number = $dn});
-# the topic's round of these changes now waits for the broker (up to 60 s)
-ok(wait_true(q{SELECT pending = 0 FROM f1tel.change_backlog WHERE subscriber = 'bigquery'}, 50),
-	'broker down: BigQuery got the new changes');
-psql(qq{UPDATE f1tel.drivers SET team_colour = 'ABCDEE' WHERE session_key = 9189 AND driver_number = $dn});
-ok(wait_true(q{SELECT pending = 0 FROM f1tel.change_backlog WHERE subscriber = 'bigquery'}, 50),
-	'and the changes made while the round of the topic waits');
-cmp_ok(pending('kafka'), '>', 0, 'which the topic has not');
-is(psql(q{SELECT coalesce(last_error, 'none') FROM f1tel.sink_status WHERE sink = 'kafka'}), 'none',
-	'BigQuery did not wait for the end of the round of the topic (its delivery reports are still due)');
-broker_up($broker);
-ok(wait_true(q{SELECT pending = 0 FROM f1tel.change_backlog WHERE subscriber = 'kafka'}, 180),
-	'the broker back: the topic gets them');
+# (a cluster the test does not own, F1TEL_TEST_BROKERS, cannot be stopped)
+SKIP:
+{
+	skip 'the broker belongs to F1TEL_TEST_BROKERS: the test cannot stop it', 6
+	  unless broker_controllable($broker);
+	broker_down($broker);
+	my $dn = psql(q{SELECT min(driver_number) FROM f1tel.drivers WHERE session_key = 9189});
+	psql(qq{UPDATE f1tel.drivers SET team_colour = 'ABCDEF' WHERE session_key = 9189 AND driver_number = $dn});
+	# the topic's round of these changes now waits for the broker (up to 60 s)
+	ok(wait_true(q{SELECT pending = 0 FROM f1tel.change_backlog WHERE subscriber = 'bigquery'}, 50),
+		'broker down: BigQuery got the new changes');
+	psql(qq{UPDATE f1tel.drivers SET team_colour = 'ABCDEE' WHERE session_key = 9189 AND driver_number = $dn});
+	ok(wait_true(q{SELECT pending = 0 FROM f1tel.change_backlog WHERE subscriber = 'bigquery'}, 50),
+		'and the changes made while the round of the topic waits');
+	cmp_ok(pending('kafka'), '>', 0, 'which the topic has not');
+	is(psql(q{SELECT coalesce(last_error, 'none') FROM f1tel.sink_status WHERE sink = 'kafka'}), 'none',
+		'BigQuery did not wait for the end of the round of the topic (its delivery reports are still due)');
+	broker_up($broker);
+	ok(wait_true(q{SELECT pending = 0 FROM f1tel.change_backlog WHERE subscriber = 'kafka'}, 180),
+		'the broker back: the topic gets them');
+}
 
 # --- 3. a change the topic can never take: dead-lettered, the rest goes on
 my $few = psql(q{SELECT driver_number FROM f1tel.driver_laps WHERE session_key = 9189

@@ -99,7 +99,7 @@ sub bad_message
 	my ($key, $payload, @nodes) = @_;
 	my $input = join("\t", 'f1_laps', $key, unpack('H*', $payload)) . "\n";
 	my ($out, $err) = ('', '');
-	IPC::Run::run([ '/usr/bin/python3', repo_root() . '/test/lib/produce.py', "127.0.0.1:$broker->{port}" ],
+	IPC::Run::run([ '/usr/bin/python3', repo_root() . '/test/lib/produce.py', "$broker->{brokers}" ],
 		'<', \$input, '>', \$out, '2>', \$err);
 	is($?, 0, "bad message $key produced") or diag $err;
 	$fed{f1_laps}++;
@@ -141,7 +141,7 @@ $node_b->init;
 $node_b->append_conf('postgresql.conf', <<"EOF");
 shared_preload_libraries = 'f1tel'
 f1tel.database = 'postgres'
-f1tel.brokers = '127.0.0.1:$broker->{port}'
+f1tel.brokers = '$broker->{brokers}'
 f1tel.group_id = 'f1tel-ab'
 f1tel.ingest_workers = 1
 f1tel.kafka_config = 'session.timeout.ms=6000, heartbeat.interval.ms=1000, reconnect.backoff.max.ms=1000, fetch.wait.max.ms=10'

@@ -48,7 +48,7 @@ sub primary_node
 	$node->append_conf('postgresql.conf', <<"EOF" . $conf);
 shared_preload_libraries = 'f1tel'
 f1tel.database = 'postgres'
-f1tel.brokers = '127.0.0.1:$broker->{port}'
+f1tel.brokers = '$broker->{brokers}'
 f1tel.group_id = 'f1tel-p'
 f1tel.ingest_workers = 1
 f1tel.kafka_config = 'session.timeout.ms=6000, heartbeat.interval.ms=1000, reconnect.backoff.max.ms=1000, fetch.wait.max.ms=10'

@@ -199,7 +199,7 @@ my $lap = $node->safe_psql('race', q{SELECT pg_catalog.jsonb_set(pg_catalog.to_j
 	WHERE session_key = 9189 AND driver_number = 44 AND lap_number = 10});
 my $line = "f1_laps\t9189:44\t" . unpack('H*', $lap) . "\n";
 IPC::Run::run([ '/usr/bin/python3', F1telTest::repo_root() . '/test/lib/produce.py',
-	"127.0.0.1:$broker->{port}" ], '<', \$line)
+	"$broker->{brokers}" ], '<', \$line)
   or die 'produce failed';
 ok($node->poll_query_until('race', qq{SELECT count(*) > 0 FROM f1tel.ingest_status
 	WHERE topic = 'f1_laps' AND last_error LIKE '%lock of session 9189, driver 44%' AND last_error LIKE '%pid $holder_pid%'}),
