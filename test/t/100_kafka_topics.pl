@@ -2,7 +2,8 @@
 #
 #  1. f1tel-feed --create-topics creates the topics it publishes to that are
 #     missing, with the partitions and replication factor asked for, and
-#     leaves an existing one alone (its partition count stays);
+#     leaves an existing one alone (its partition count stays); one the
+#     broker refuses to create ends the run with exit status 1;
 #  2. the sink creates its missing upsert topic compacted
 #     (cleanup.policy=compact) before its first message;
 #  3. an existing upsert topic that is not compacted: the server log has the
@@ -63,6 +64,10 @@ my $after = describe(@topics, 'f1_drivers');
 is(join(' ', map { $after->{$_} } @topics), join(' ', ('3 1 delete') x @topics),
 	'each created topic has 3 partitions, replication factor 1');
 is($after->{f1_drivers}, '2 1 delete', 'f1_drivers, which existed, kept its 2 partitions');
+($rc, $err) = feed('--create-topics', '--replication-factor', '3', '--topic', 'laps=f1_laps_rf3');
+is($rc, 1, 'a topic the broker cannot create (replication factor 3 on one broker): exit status 1');
+like($err, qr/could not create topic f1_laps_rf3: .*replication factor/i, 'with the broker\'s reason');
+unlike($err, qr/delivered/, 'and nothing sent');
 ($rc, $err) = feed('--create-topics', '--quiet');
 is($rc, 0, 'a second run with --create-topics: every topic exists, nothing to create') or diag $err;
 is($err, '', 'and --quiet prints nothing about them');
