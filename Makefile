@@ -42,7 +42,7 @@ OBJS = \
 	src/sink/jwt.o \
 	src/sink/oauth.o \
 	src/sink/standbys.o \
-	src/sink/topic.o \
+	src/sink/topic.o src/sink/topic_check.o \
 	src/sink/worker.o
 
 # The install script is put together from the pipeline's stages.
@@ -102,7 +102,7 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 
 FEED_SRCS = src/tools/f1tel_feed.c src/shared/endpoints.c src/tools/feed_load.c \
 	src/tools/feed_scan.c src/tools/feed_rewrite.c src/tools/feed_order.c \
-	src/tools/feed_send.c src/tools/feed_progress.c src/ingest/timestamp.c
+	src/tools/feed_send.c src/tools/feed_topics.c src/tools/feed_progress.c src/ingest/timestamp.c
 src/tools/f1tel-feed: $(FEED_SRCS) src/tools/feed.h src/shared/endpoints.h src/ingest/decode.h
 	$(CC) $(TOOL_CFLAGS) -o $@ $(FEED_SRCS) $(shell pkg-config --libs json-c rdkafka zlib) \
 		-lpthread -lm

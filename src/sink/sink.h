@@ -23,6 +23,8 @@
 #ifndef F1TEL_SINK_H
 #define F1TEL_SINK_H
 
+#include <librdkafka/rdkafka.h>
+
 #include "access/xlogdefs.h"
 
 typedef enum F1ChangeState
@@ -72,6 +74,16 @@ extern bool f1_bq_push(F1SinkChange *ch, int n, F1SinkStats *stats, char **error
 extern bool f1_topic_start(F1SinkChange *ch, int n, F1SinkStats *stats, char **error);
 extern bool f1_topic_poll(F1SinkChange *ch, int n, F1SinkStats *stats, char **error);
 extern void f1_topic_close(void);
+
+/*
+ * that the upsert topic is compacted (topic_check.c): started for each new
+ * producer, served by topic.c after each poll; f1_topic_check_poll() says
+ * whether the first round may be produced (the check is done, or its gate
+ * passed).
+ */
+extern void f1_topic_check_start(rd_kafka_t *producer, const char *topic);
+extern bool f1_topic_check_poll(void);
+extern void f1_topic_check_stop(void);
 
 /*
  * f1tel.sink_wait_for_standbys (standbys.c): an upper bound of the commit

@@ -21,6 +21,12 @@
  * take (larger than message.max.bytes, say: permanent_error()) is marked
  * dead, with librdkafka's reason, and the round goes on without it.
  *
+ * Compaction (topic_check.c): each new producer first creates the topic
+ * compacted if it is missing, or checks an existing one; the first round
+ * is held back (in flight, not produced: round_held) until that check is
+ * done or its gate passed, so that the producer cannot auto-create the
+ * topic, uncompacted, before.
+ *
  * Threads and callbacks: delivery reports, logs and errors are served by
  * rd_kafka_poll() on the worker's main thread (log.queue); the callbacks
  * only record (no palloc, no ereport), and serve() reports after each poll.
@@ -47,6 +53,7 @@ static char first_error_buf[512];
 static bool in_poll;			/* inside rd_kafka_poll: the exit hook keeps off */
 static TimestampTz round_deadline;
 static int	round_produced;
+static bool round_held;			/* read, waiting for the topic check */
 
 #define ROUND_DEADLINE_MS	60000
 
@@ -113,6 +120,8 @@ f1_topic_close(void)
 {
 	if (in_poll)
 		return;
+	f1_topic_check_stop();
+	round_held = false;
 	if (producer != NULL)
 	{
 		rd_kafka_purge(producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
@@ -133,6 +142,7 @@ serve(int timeout_ms)
 	in_poll = false;
 	RESUME_INTERRUPTS();
 	f1_kafka_client_report(client);
+	(void) f1_topic_check_poll();
 }
 
 static bool
@@ -162,18 +172,14 @@ open_producer(char **error)
 	if (client == NULL)
 		return false;
 	producer = f1_kafka_client_handle(client);
+	f1_topic_check_start(producer, f1tel_enriched_topic);
 	return true;
 }
 
-bool
-f1_topic_start(F1SinkChange *ch, int n, F1SinkStats *stats, char **error)
+/* Produce the round; true if it is in flight (see f1_topic_start). */
+static bool
+produce_round(F1SinkChange *ch, int n, F1SinkStats *stats, char **error)
 {
-	*error = NULL;
-	first_error = NULL;
-	round_produced = 0;
-	if (!open_producer(error))
-		return false;
-
 	for (int i = 0; i < n; i++)
 	{
 		F1SinkChange *c = &ch[i];
@@ -217,6 +223,23 @@ f1_topic_start(F1SinkChange *ch, int n, F1SinkStats *stats, char **error)
 }
 
 bool
+f1_topic_start(F1SinkChange *ch, int n, F1SinkStats *stats, char **error)
+{
+	*error = NULL;
+	first_error = NULL;
+	round_produced = 0;
+	if (!open_producer(error))
+		return false;
+	serve(0);
+	if (!f1_topic_check_poll())
+	{
+		round_held = true;		/* f1_topic_poll produces it */
+		return true;
+	}
+	return produce_round(ch, n, stats, error);
+}
+
+bool
 f1_topic_poll(F1SinkChange *ch, int n, F1SinkStats *stats, char **error)
 {
 	TimestampTz deadline;
@@ -224,6 +247,15 @@ f1_topic_poll(F1SinkChange *ch, int n, F1SinkStats *stats, char **error)
 	if (producer == NULL)
 		return true;
 	serve(0);
+	if (round_held)
+	{
+		if (!f1_topic_check_poll())
+			return false;
+		round_held = false;
+		if (!produce_round(ch, n, stats, error))
+			return true;		/* nothing in flight: over, with its error */
+		return false;
+	}
 	if (rd_kafka_outq_len(producer) > 0 && GetCurrentTimestamp() < round_deadline)
 		return false;			/* reports still to come */
 

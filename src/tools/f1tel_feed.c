@@ -9,8 +9,8 @@
  * This file holds the options, the search for files and the order of the
  * stages; feed.h describes the data model.
  *
- * Exit status: 0 all delivered, 1 a delivery failed or is missing,
- * 2 usage error, missing directory or file, unreadable or malformed data.
+ * Exit status: 0 all delivered, 1 a delivery failed or is missing (or
+ * --create-topics failed), 2 usage error, missing directory or file, unreadable or malformed data.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -36,6 +36,7 @@ usage(FILE *out)
 			"Usage: f1tel-feed --brokers HOST:PORT --speed X|max [--endpoints a,b,...]\n"
 			"                  [--topic endpoint=name ...] [--session-key-offset N]\n"
 			"                  [--timeout-ms N] [--compression CODEC] [-X prop=value ...]\n"
+			"                  [--create-topics [--partitions N] [--replication-factor R]]\n"
 			"                  [--quiet] DIR...\n"
 			"\n"
 			"Replays recorded OpenF1 sessions into Kafka, all DIRs merged by time.\n"
@@ -61,6 +62,13 @@ usage(FILE *out)
 			"                          is more than that uncompressed\n"
 			"  -X name=value           any librdkafka producer property (repeatable),\n"
 			"                          applied after the built-in ones\n"
+			"  --create-topics         first create the topics this run publishes to that\n"
+			"                          are missing (Kafka's admin API; an existing topic\n"
+			"                          is left as it is); exit 1 if one cannot be created\n"
+			"  --partitions N          their partition count (default: the broker's\n"
+			"                          num.partitions)\n"
+			"  --replication-factor R  their replication factor (default: the broker's\n"
+			"                          default.replication.factor)\n"
 			"  --quiet                 print nothing but errors\n"
 			"  --help                  this text\n"
 			"\n"
@@ -73,7 +81,7 @@ usage(FILE *out)
 			"(unless --session-key-offset rewrites the two key fields).\n"
 			"\n"
 			"Exit status: 0 every message delivered; 1 a delivery failed or did not\n"
-			"complete; 2 usage error, missing directory, unreadable or malformed file.\n");
+			"complete, or a topic could not be created; 2 usage error, missing directory, unreadable or malformed file.\n");
 }
 
 static void
@@ -164,6 +172,9 @@ parse_options(FeedOptions *o, int argc, char **argv)
 		{"timeout-ms", required_argument, NULL, 'T'},
 		{"compression", required_argument, NULL, 'c'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"create-topics", no_argument, NULL, 'C'},
+		{"partitions", required_argument, NULL, 'P'},
+		{"replication-factor", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -229,6 +240,15 @@ parse_options(FeedOptions *o, int argc, char **argv)
 			case 'q':
 				o->quiet = true;
 				break;
+			case 'C':
+				o->create_topics = true;
+				break;
+			case 'P':
+				o->partitions = (int) parse_int64("--partitions", optarg, 1, 1000000);
+				break;
+			case 'R':
+				o->replication_factor = (int) parse_int64("--replication-factor", optarg, 1, 32767);
+				break;
 			case 'h':
 				usage(stdout);
 				exit(0);
@@ -243,6 +263,8 @@ parse_options(FeedOptions *o, int argc, char **argv)
 		die_usage("%s", "--speed is required (a number or max)");
 	if (optind >= argc)
 		die_usage("%s", "no session DIR given");
+	if ((o->partitions > 0 || o->replication_factor > 0) && !o->create_topics)
+		die_usage("%s", "--partitions and --replication-factor need --create-topics");
 }
 
 static bool

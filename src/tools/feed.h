@@ -10,6 +10,7 @@
  *   feed_rewrite.c   --session-key-offset: rewrites the key fields of a record
  *   feed_order.c     stable merge of all records by time
  *   feed_send.c      the producer: pacing, delivery reports, summary
+ *   feed_topics.c    --create-topics: the missing topics, before sending
  *   feed_progress.c  the one-line progress bar on a terminal
  *
  * Rules a reader must know:
@@ -29,6 +30,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
 
 #include "shared/endpoints.h"
 
@@ -100,6 +103,9 @@ typedef struct FeedOptions
 	const char *compression;	/* compression.type */
 	const char *props[32];		/* -X name=value, applied last */
 	int			nprops;
+	bool		create_topics;	/* --create-topics */
+	int			partitions;		/* --partitions; 0: the broker's default */
+	int			replication_factor;	/* --replication-factor; 0: the broker's */
 } FeedOptions;
 
 /* feed_load.c */
@@ -139,6 +145,10 @@ extern FeedRecord *feed_order(FeedFile *files, int nfiles, size_t *nrecs);
 extern bool feed_check_conf(const FeedOptions *opt);
 extern int	feed_send(const FeedOptions *opt, FeedFile *files, int nfiles,
 					  const FeedRecord *recs, size_t nrecs);
+
+/* feed_topics.c: creates the missing topics of the files (before any produce) */
+extern bool feed_create_topics(rd_kafka_t *rk, const FeedOptions *opt,
+							   const FeedFile *files, int nfiles);
 
 /* feed_progress.c */
 typedef struct FeedProgress

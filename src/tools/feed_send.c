@@ -17,7 +17,8 @@
  *    is in flight is awaited for a few seconds, and the run counts as failed.
  *    A second signal exits at once.
  *  - Returns the exit status: 0 when every record was delivered, 1 when any
- *    failed or is unaccounted for, 2 when the producer cannot be configured.
+ *    failed or is unaccounted for (or --create-topics could not create a
+ *    topic: nothing is sent then), 2 when the producer cannot be configured.
  */
 #include <inttypes.h>
 #include <signal.h>
@@ -305,6 +306,12 @@ feed_send(const FeedOptions *opt, FeedFile *files, int nfiles,
 	rk = make_producer(opt, &st);
 	if (rk == NULL)
 		return FEED_EXIT_USAGE;
+	/* before any topic handle or produce: those could auto-create them */
+	if (opt->create_topics && !feed_create_topics(rk, opt, files, nfiles))
+	{
+		rd_kafka_destroy(rk);
+		return FEED_EXIT_DELIVERY;
+	}
 	for (int e = 0; e < FEED_NENDPOINTS; e++)
 	{
 		if (!opt->want[e])

@@ -7,9 +7,11 @@
 #                                       idempotent, offline once cached
 #   kafka.sh start --dir DIR [--nodes 1|3] [--port P] [--partitions N]
 #                  [--topics a,b,...]   format and start the nodes (combined
-#                                       broker+controller, one controller quorum),
-#                                       wait until every broker answers, create the
-#                                       topics, print the bootstrap servers
+#                  [--broker-config k=v,...]  broker+controller, one controller
+#                                       quorum), wait until every broker answers,
+#                                       create the topics, print the bootstrap
+#                                       servers; --broker-config adds properties
+#                                       to every node's server.properties
 #   kafka.sh down --dir DIR [--node N]  stop node N (default all), keep its data
 #   kafka.sh up --dir DIR [--node N]    start a stopped node again on its ports
 #   kafka.sh stop --dir DIR             stop every node, remove the data; the
@@ -23,13 +25,17 @@
 # everyone (the tests run as postgres).  Every node has a bounded heap
 # (F1TEL_KAFKA_HEAP, default -Xmx512m).  Topics not in --topics are
 # auto-created with --partitions partitions (auto.create.topics.enable).
-# Needs java (17+), mvn for a cold fetch, kcat and python3.
+# Of --topics, those in $COMPACTED (the sink's upsert topic) are created
+# with cleanup.policy=compact, as the sink itself would.
+# Needs java (17+), mvn for a cold fetch, kcat, python3 and /usr/bin/python3
+# with confluent_kafka (python3-confluent-kafka).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$HERE/pom.xml")
 HEAP=${F1TEL_KAFKA_HEAP:--Xmx512m -Xms64m}
 DEFAULT_TOPICS=f1_laps,f1_position,f1_drivers,f1-race_control,f1_sessions,f1_meetings,f1_car_data,f1_location,f1-laps-enriched
+COMPACTED=f1-laps-enriched
 
 die() { echo "kafka.sh: $*" >&2; exit 1; }
 
@@ -163,9 +169,31 @@ create_topics()
 	done
 }
 
+# create_compacted BOOTSTRAP LIST PARTITIONS RF: creates the topics of LIST
+# that are in $COMPACTED with cleanup.policy=compact (an admin request: a
+# metadata request would auto-create them with the broker's defaults).
+create_compacted()
+{
+	local t list=''
+	for t in ${2//,/ }; do
+		case ",$COMPACTED," in *",$t,"*) list+="${list:+,}$t" ;; esac
+	done
+	[ -n "$list" ] || return 0
+	/usr/bin/python3 - "$1" "$list" "$3" "$4" <<'PY' || die "could not create the compacted topics $list"
+import sys
+from confluent_kafka.admin import AdminClient, NewTopic
+bootstrap, names, partitions, rf = sys.argv[1], sys.argv[2].split(","), int(sys.argv[3]), int(sys.argv[4])
+admin = AdminClient({"bootstrap.servers": bootstrap})
+fs = admin.create_topics([NewTopic(t, partitions, rf, config={"cleanup.policy": "compact"})
+                          for t in names], request_timeout=30)
+for t, f in fs.items():
+    f.result(timeout=60)
+PY
+}
+
 cmd_start()
 {
-	local dir='' nodes=1 port='' partitions=4 topics=$DEFAULT_TOPICS
+	local dir='' nodes=1 port='' partitions=4 topics=$DEFAULT_TOPICS extra_config=''
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--dir) dir=$2; shift 2 ;;
@@ -173,6 +201,7 @@ cmd_start()
 		--port) port=$2; shift 2 ;;
 		--partitions) partitions=$2; shift 2 ;;
 		--topics) topics=$2; shift 2 ;;
+		--broker-config) extra_config=$2; shift 2 ;;
 		*) die "unknown option $1" ;;
 		esac
 	done
@@ -229,6 +258,8 @@ num.network.threads=2
 num.io.threads=4
 log.retention.check.interval.ms=30000
 EOF
+		# --broker-config: later lines win over the ones above
+		[ -z "$extra_config" ] || tr ',' '\n' <<<"$extra_config" >>"$nd/server.properties"
 		cat >"$nd/log4j2.properties" <<EOF
 rootLogger.level = INFO
 rootLogger.appenderRef.stdout.ref = STDOUT
@@ -251,6 +282,7 @@ EOF
 	done
 	echo "$bootstrap" >"$dir/bootstrap"
 	wait_ready "$dir" $(seq 1 "$nodes")
+	[ -z "$topics" ] || create_compacted "$bootstrap" "$topics" "$partitions" "$rf"
 	[ -z "$topics" ] || create_topics "$bootstrap" "$topics"
 	echo "$bootstrap"
 }
@@ -341,5 +373,5 @@ start) cmd_start "$@" ;;
 down) cmd_down "$@" ;;
 up) cmd_up "$@" ;;
 stop) cmd_stop "$@" ;;
-*) sed -n '2,19s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+*) sed -n '2,21s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 esac

@@ -103,13 +103,17 @@ sub broker_controllable
 }
 
 # The topics a test cluster starts with, from their one home,
-# test/kafka/kafka.sh's DEFAULT_TOPICS ("name" or "name=compact").
+# test/kafka/kafka.sh's DEFAULT_TOPICS, those in its COMPACTED as
+# "name=compact" (test/lib/reset_topics.py's notation)
 sub default_topics
 {
-	my ($line) = grep { /^DEFAULT_TOPICS=/ } split /\n/, slurp_file(repo_root() . '/test/kafka/kafka.sh');
-	BAIL_OUT('DEFAULT_TOPICS not found in test/kafka/kafka.sh') unless $line;
-	$line =~ s/^DEFAULT_TOPICS=//;
-	return split /,/, $line;
+	my $sh = slurp_file(repo_root() . '/test/kafka/kafka.sh');
+	my ($all) = $sh =~ /^DEFAULT_TOPICS=(\S+)$/m;
+	my ($compacted) = $sh =~ /^COMPACTED=(\S*)$/m;
+	BAIL_OUT('DEFAULT_TOPICS or COMPACTED not found in test/kafka/kafka.sh')
+	  unless defined $all && defined $compacted;
+	my %c = map { $_ => 1 } split /,/, $compacted;
+	return map { $c{$_} ? "$_=compact" : $_ } split /,/, $all;
 }
 
 my @started_kafka;
@@ -144,8 +148,12 @@ sub start_broker
 	{
 		my $dir = "$PostgreSQL::Test::Utils::tmp_check/kafka_$port";
 		my $t0 = time();
+		# $opt{topics}: the topics to create first (a comma list; default:
+		# kafka.sh's); $opt{broker_config}: more server.properties (k=v,...)
 		my ($ok, $out, $err) =
-		  kafka_sh('start', $dir, '--port', $port, '--partitions', $partitions);
+		  kafka_sh('start', $dir, '--port', $port, '--partitions', $partitions,
+			defined $opt{topics} ? ('--topics', $opt{topics}) : (),
+			$opt{broker_config} ? ('--broker-config', $opt{broker_config}) : ());
 		BAIL_OUT("Apache Kafka did not start: $err") unless $ok;
 		push @started_kafka, $dir;
 		note sprintf("Apache Kafka on port %d with %d partitions per topic (started in %.1f s)",
@@ -624,6 +632,30 @@ sub same_table_rows
 	return ok(@a == @b && !@diff, "$table: $label (" . scalar(@a) . ' rows)')
 	  || diag "$table: " . scalar(@a) . ' rows vs ' . scalar(@b) . ', differing e.g. '
 	  . join(' / ', (sort @diff)[ 0 .. ($#diff < 2 ? $#diff : 2) ]);
+}
+
+# ---- Apache Kafka only: python3-confluent-kafka against the broker ---------
+
+push @EXPORT, qw(kafka_python);
+
+# Runs the Python code $code with /usr/bin/python3 (confluent_kafka 1.7.0),
+# after a prelude that defines BOOTSTRAP, admin (an AdminClient) and
+# policy(topic) (its cleanup.policy); returns (exit code, stdout, stderr).
+sub kafka_python
+{
+	my ($broker, $code) = @_;
+	my ($out, $err) = ('', '');
+	IPC::Run::run([ '/usr/bin/python3', '-c', <<"EOF" . $code ], '>', \$out, '2>', \$err);
+import json, sys, time
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+BOOTSTRAP = "127.0.0.1:$broker->{port}"
+admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
+def policy(topic):
+    r = ConfigResource("topic", topic)
+    return admin.describe_configs([r])[r].result(timeout=30)["cleanup.policy"].value
+EOF
+	return ($? >> 8, $out, $err);
 }
 
 # Wait until no sink has a change queued.
