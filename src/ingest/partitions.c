@@ -242,7 +242,7 @@ f1_parts_report_consumer_error(const char *topic, int err, const char *text, boo
 	if (!log)
 		ereport(WARNING,
 				(errcode(ERRCODE_CONNECTION_EXCEPTION),
-				 errmsg("f1tel ingest: the Kafka consumer is stopped: %s", text),
+				 errmsg("f1tel ingest: Kafka refused the consumer: %s", text),
 				 hint ? errhint("%s", hint) : 0));
 	last_err = err;
 	strlcpy(last_topic, topic ? topic : "", sizeof(last_topic));

@@ -17,7 +17,8 @@
 #      record counted once, every partition at its high watermark;
 #   5. SCRAM-SHA-512: librdkafka before 2.6.1 cannot pass it against Kafka 4
 #      (librdkafka#4895), which the error says; a newer one ingests;
-#   6. a client certificate on the mTLS listener: a replay is consumed.
+#   6. ssl.ca.location naming another CA: the TLS handshake fails, said so;
+#   7. a client certificate on the mTLS listener: a replay is consumed.
 # Neither password is ever in the server log, ingest_status, pg_settings or
 # pg_stat_activity.  SASL PLAIN: see step 5 for why not SCRAM.
 use strict;
@@ -51,7 +52,8 @@ my $wrong = 'Wx9-not-the-password';
 my @as_admin = map { ('-X', "$_=$admin->{$_}") } sort keys %$admin;
 
 # f1tel's file: owned by the server's user (this test runs as it), 0600
-my $conf = PostgreSQL::Test::Utils::tempdir() . '/f1tel-kafka.properties';
+my $tmp = PostgreSQL::Test::Utils::tempdir();
+my $conf = "$tmp/f1tel-kafka.properties";
 sub write_conf
 {
 	my ($p) = @_;
@@ -175,7 +177,18 @@ else
 	pass('(nothing to report)');
 }
 
-# --- 6. a client certificate on the mTLS listener: a replay is consumed
+# --- 6. a CA that did not sign the brokers' certificates
+system("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj '/CN=another CA'"
+	  . " -keyout $tmp/other-ca.key -out $tmp/other-ca.pem 2>/dev/null") == 0
+  or die 'openssl req failed';
+write_conf({ %$f1tel, 'ssl.ca.location' => "$tmp/other-ca.pem" });
+$log_at = -s $node->logfile;
+$node->reload;
+wait_errors(q{last_error LIKE '_SSL: %'}, 'another CA: last_error says the TLS handshake failed');
+ok($node->wait_for_log(qr/_SSL: .*\n.*HINT:.*ssl\.ca\.location/, $log_at),
+	'and the server log says so, with a hint');
+
+# --- 7. a client certificate on the mTLS listener: a replay is consumed
 my $mtls = slurp_file("$broker->{kafka_dir}/bootstrap-mtls");
 chomp $mtls;
 write_conf(props("$sec/f1tel-mtls.properties"));
