@@ -10,7 +10,7 @@
 #                  [--security sasl_ssl] broker+controller, one controller quorum),
 #                                       wait until every broker answers, create the
 #                                       topics, print the bootstrap servers;
-#                                       --security: TLS, SASL/SCRAM, mTLS and ACLs
+#                                       --security: TLS, SASL, mTLS and ACLs
 #                                       (see "Security mode" below)
 #   kafka.sh acl --dir DIR ARGS...      Kafka's AclCommand as the super user of a
 #                                       secured cluster (--add/--remove/--list ...)
@@ -411,11 +411,12 @@ security_grant()
 	for t in ${2//,/ }; do
 		[ "$t" = f1-laps-enriched ] || read+=(--topic "$t")
 	done
-	acl_run "$dir" --add --allow-principal User:f1tel --operation Read --operation Describe \
-		"${read[@]}" --group f1tel --group f1tel-test >>"$s/acl.log" 2>&1 &&
-		acl_run "$dir" --add --allow-principal User:f1tel --operation Write --operation Describe \
-			--topic f1-laps-enriched >>"$s/acl.log" 2>&1 ||
+	if ! acl_run "$dir" --add --allow-principal User:f1tel --operation Read --operation Describe \
+		"${read[@]}" --group f1tel --group f1tel-test >>"$s/acl.log" 2>&1 ||
+		! acl_run "$dir" --add --allow-principal User:f1tel --operation Write --operation Describe \
+			--topic f1-laps-enriched >>"$s/acl.log" 2>&1; then
 		die "AclCommand failed: see $s/acl.log"
+	fi
 	for n in $(seq 1 "$(cat "$dir/nodes")"); do
 		mtls+="${mtls:+,}127.0.0.1:$(cat "$dir/node$n/mport")"
 	done
@@ -428,7 +429,9 @@ security_grant()
 
 cmd_acl()
 {
-	[ "${1:-}" = --dir ] && [ $# -ge 2 ] || die "acl needs --dir DIR first"
+	if [ "${1:-}" != --dir ] || [ $# -lt 2 ]; then
+		die "acl needs --dir DIR first"
+	fi
 	local dir=$2
 	shift 2
 	[ -f "$dir/security/admin-java.properties" ] || die "$dir holds no secured cluster (start --security)"
@@ -522,5 +525,5 @@ down) cmd_down "$@" ;;
 up) cmd_up "$@" ;;
 stop) cmd_stop "$@" ;;
 acl) cmd_acl "$@" ;;
-*) sed -n '2,24s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+*) sed -n '2,23s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 esac
