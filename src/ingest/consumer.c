@@ -321,6 +321,12 @@ f1_consumer_report_logs(F1Consumer *c)
 }
 
 bool
+f1_consumer_take_standing_error(F1Consumer *c, int *err, char *buf, size_t len)
+{
+	return f1_kafka_client_take_standing(c->client, err, buf, len);
+}
+
+bool
 f1_consumer_broken(F1Consumer *c)
 {
 	return c->broken || f1_kafka_client_fatal(c->client);

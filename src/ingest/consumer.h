@@ -54,6 +54,12 @@ extern void f1_consumer_report_logs(F1Consumer *c);
 /* true once the consumer needs to be rebuilt (an assignment failed) */
 extern bool f1_consumer_broken(F1Consumer *c);
 
+/*
+ * The latest error that stops the consumer until someone changes a setting
+ * or a permission (authentication, TLS, the group's authorization), once.
+ */
+extern bool f1_consumer_take_standing_error(F1Consumer *c, int *err, char *buf, size_t len);
+
 /* Re-read the stored offsets of the current assignment and assign again. */
 extern bool f1_consumer_reassign(F1Consumer *c);
 

@@ -64,6 +64,13 @@ extern bool f1_parts_assign(rd_kafka_topic_partition_list_t *list, void *arg);
 extern void f1_parts_revoke(void *arg);
 /* a consumer error event: logged, and recorded for its partition */
 extern void f1_parts_report_error(rd_kafka_message_t *m);
+/*
+ * An error of a topic (topic) or of the whole consumer (topic NULL): logged
+ * (log: always; else only when written), and written to the rows of the
+ * topics it concerns, at most every 10 s while it repeats.
+ */
+extern void f1_parts_report_consumer_error(const char *topic, int err, const char *text,
+										   bool log);
 /* store the high watermarks of the assigned partitions (ingest_status) */
 extern void f1_parts_refresh_watermarks(void);
 

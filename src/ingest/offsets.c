@@ -22,6 +22,7 @@ static SPIPlanPtr advance_plan;
 static SPIPlanPtr error_plan;
 static SPIPlanPtr watermark_plan;
 static SPIPlanPtr batch_error_plan;
+static SPIPlanPtr topic_error_plan;
 
 void
 f1_offsets_read(const char *group, int n, const char *const *topics,
@@ -39,7 +40,10 @@ f1_offsets_read(const char *group, int n, const char *const *topics,
 		read_plan = f1_keep_plan("WITH ins AS ("
 						 " INSERT INTO f1tel.kafka_offsets (group_id, topic, partition)"
 						 " SELECT $1, t, p FROM unnest($2, $3) AS u(t, p)"
-						 " ON CONFLICT DO NOTHING)"
+						 " ON CONFLICT DO NOTHING),"
+						 " topic_rows AS ("
+						 " DELETE FROM f1tel.kafka_offsets d"
+						 " WHERE d.group_id = $1 AND d.partition = -1 AND d.topic = ANY ($2))"
 						 " SELECT u.i, o.next_offset"
 						 " FROM unnest($2, $3) WITH ORDINALITY AS u(t, p, i)"
 						 " LEFT JOIN f1tel.kafka_offsets o"
@@ -130,6 +134,41 @@ f1_offsets_record_error(const char *group, const char *topic, int32 partition,
 	values[2] = Int32GetDatum(partition);
 	values[3] = CStringGetTextDatum(error);
 	rc = SPI_execute_plan(error_plan, values, NULL, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "f1tel: recording an error in f1tel.kafka_offsets failed: %s",
+			 SPI_result_code_string(rc));
+}
+
+void
+f1_offsets_record_topic_errors(const char *group, int n, const char *const *topics,
+							   const char *error)
+{
+	Datum		values[3];
+	int			rc;
+
+	if (n == 0)
+		return;
+	if (topic_error_plan == NULL)
+	{
+		Oid			types[3] = {TEXTOID, TEXTARRAYOID, TEXTOID};
+
+		topic_error_plan = f1_keep_plan("WITH upd AS ("
+								" UPDATE f1tel.kafka_offsets o"
+								" SET last_error = $3, last_error_at = pg_catalog.now()"
+								" WHERE o.group_id = $1 AND o.topic = ANY ($2)"
+								" RETURNING o.topic)"
+								" INSERT INTO f1tel.kafka_offsets"
+								" (group_id, topic, partition, last_error, last_error_at)"
+								" SELECT $1, t, -1, $3, pg_catalog.now()"
+								" FROM pg_catalog.unnest($2) AS u(t)"
+								" WHERE NOT EXISTS (SELECT FROM upd WHERE upd.topic = u.t)"
+								" ON CONFLICT DO NOTHING",
+								3, types);
+	}
+	values[0] = CStringGetTextDatum(group);
+	values[1] = f1_text_array(n, topics);
+	values[2] = CStringGetTextDatum(error);
+	rc = SPI_execute_plan(topic_error_plan, values, NULL, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "f1tel: recording an error in f1tel.kafka_offsets failed: %s",
 			 SPI_result_code_string(rc));

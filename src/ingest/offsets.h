@@ -8,7 +8,10 @@
 #ifndef F1TEL_OFFSETS_H
 #define F1TEL_OFFSETS_H
 
-/* Make sure each partition has a row and read its stored next offset. */
+/*
+ * Make sure each partition has a row and read its stored next offset; drop
+ * the partition -1 rows (f1_offsets_record_topic_errors) of their topics.
+ */
 extern void f1_offsets_read(const char *group, int n, const char *const *topics,
 							const int32 *partitions, int64 *next_out);
 
@@ -28,6 +31,14 @@ extern int	f1_offsets_advance(const char *group, int n, const char *const *topic
 /* Record the brokers' high watermarks (-1: unknown, left as it is). */
 extern void f1_offsets_set_watermarks(const char *group, int n, const char *const *topics,
 									  const int32 *partitions, const int64 *high_watermark);
+
+/*
+ * Record an error of whole topics (authentication, authorization) on every
+ * row of the group for them; a topic without a row gets one with partition
+ * -1, which f1_offsets_read() removes once the topic's partitions come.
+ */
+extern void f1_offsets_record_topic_errors(const char *group, int n,
+										   const char *const *topics, const char *error);
 
 /* Record a consumer error of one partition, for f1tel.ingest_status. */
 extern void f1_offsets_record_error(const char *group, const char *topic,

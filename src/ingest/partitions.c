@@ -10,15 +10,27 @@
  * nothing stored starts at offset 0, not at "the beginning", so that data
  * the broker has already dropped is reported (auto.offset.reset=error)
  * instead of skipped.
+ *
+ * Errors: one of a partition goes to its row of f1tel.kafka_offsets
+ * (ingest_status.last_error); one of a topic, or of the whole consumer
+ * (authentication, TLS, the group's authorization), to every row of the
+ * topics it concerns, and a topic that has no row yet gets one with
+ * partition -1, removed once its partitions are assigned
+ * (f1_offsets_read).  The same error is written at most every
+ * REPEAT_RECORD_MS: librdkafka repeats it at each reconnection.
  */
 #include "postgres.h"
 
 #include "utils/hsearch.h"
+#include "utils/timestamp.h"
 
 #include "ingest/ingest.h"
 #include "ingest/offsets.h"
 #include "shared/guc.h"
+#include "shared/kafka_client.h"
 #include "shared/xact.h"
+
+#define REPEAT_RECORD_MS	10000
 
 HTAB	   *f1_parts;
 
@@ -139,30 +151,108 @@ record_error(void *arg)
 	f1_offsets_record_error(f1tel_group_id, e->topic, e->partition, e->error);
 }
 
+/* What to do about an error that waits for someone, or NULL. */
+static const char *
+error_hint(int err)
+{
+	switch (err)
+	{
+		case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
+			return "The stored offset is no longer on the broker (retention). Choose where to resume with f1tel.reset_offset(), then SELECT f1tel.restart_workers().";
+		case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+		case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
+			return "Check security.protocol, sasl.mechanisms, sasl.username and sasl.password in the file named by f1tel.kafka_config_file, then reload; f1tel retries meanwhile.";
+		case RD_KAFKA_RESP_ERR__SSL:
+			return "Check ssl.ca.location (the CA that signed the brokers' certificates) and, with a client certificate, ssl.certificate.location and ssl.key.location; then reload.";
+		case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+			return "The Kafka user needs READ and DESCRIBE on every topic f1tel consumes (ACLs); ingest of the topic starts by itself once they are granted.";
+		case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+			return "The Kafka user needs READ on the consumer group named by f1tel.group_id (an ACL); ingest starts by itself once it is granted.";
+		default:
+			return NULL;
+	}
+}
+
 void
 f1_parts_report_error(rd_kafka_message_t *m)
 {
 	const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : NULL;
+	const char *hint = error_hint(m->err);
 	char	   *text;
 
 	if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
 		return;
 	text = psprintf("%s: %s", rd_kafka_err2name(m->err), rd_kafka_message_errstr(m));
-	if (topic != NULL && m->partition >= 0)
+	/* an ACL is the topic's: librdkafka names partition 0 or none */
+	if (m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
+		f1_parts_report_consumer_error(topic, m->err, text, true);
+	else if (topic != NULL && m->partition >= 0)
 	{
 		ErrorArgs	e = {topic, m->partition, text};
 
 		ereport(WARNING,
 				(errcode(ERRCODE_CONNECTION_EXCEPTION),
 				 errmsg("f1tel ingest: topic \"%s\" partition %d: %s", topic, m->partition, text),
-				 m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ?
-				 errhint("The stored offset is no longer on the broker (retention). Choose where to resume with f1tel.reset_offset(), then SELECT f1tel.restart_workers().") : 0));
+				 hint ? errhint("%s", hint) : 0));
 		(void) f1_xact_run(record_error, &e, "f1tel ingest: recording an error");
 	}
+	else if (f1_kafka_err_is_standing(m->err))
+		f1_parts_report_consumer_error(topic, m->err, text, true);
 	else
 		ereport(WARNING,
 				(errcode(ERRCODE_CONNECTION_EXCEPTION),
 				 errmsg("f1tel ingest: %s", text)));
+}
+
+typedef struct TopicErrorArgs
+{
+	int			n;
+	const char **topics;
+	const char *error;
+} TopicErrorArgs;
+
+static void
+record_topic_errors(void *arg)
+{
+	TopicErrorArgs *e = arg;
+
+	f1_offsets_record_topic_errors(f1tel_group_id, e->n, e->topics, e->error);
+}
+
+void
+f1_parts_report_consumer_error(const char *topic, int err, const char *text, bool log)
+{
+	static int	last_err;
+	static char last_topic[F1_TOPIC_MAXLEN];
+	static TimestampTz last_at;
+	const char *hint = error_hint(err);
+	const char *topics[F1E_COUNT];
+	TopicErrorArgs e = {0, topics, text};
+
+	if (log)
+		ereport(WARNING,
+				(errcode(ERRCODE_CONNECTION_EXCEPTION),
+				 topic ? errmsg("f1tel ingest: topic \"%s\": %s", topic, text) :
+				 errmsg("f1tel ingest: %s", text),
+				 hint ? errhint("%s", hint) : 0));
+	/* the same error again soon: it is in the table already */
+	if (err == last_err && strcmp(topic ? topic : "", last_topic) == 0 &&
+		!TimestampDifferenceExceeds(last_at, GetCurrentTimestamp(), REPEAT_RECORD_MS))
+		return;
+	if (!log)
+		ereport(WARNING,
+				(errcode(ERRCODE_CONNECTION_EXCEPTION),
+				 errmsg("f1tel ingest: Kafka refused the consumer: %s", text),
+				 hint ? errhint("%s", hint) : 0));
+	last_err = err;
+	strlcpy(last_topic, topic ? topic : "", sizeof(last_topic));
+	last_at = GetCurrentTimestamp();
+	if (topic != NULL)
+		topics[e.n++] = topic;
+	else
+		for (int i = 0; i < F1E_COUNT; i++)
+			topics[e.n++] = f1tel_topics[i];
+	(void) f1_xact_run(record_topic_errors, &e, "f1tel ingest: recording an error");
 }
 
 /*

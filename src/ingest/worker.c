@@ -128,6 +128,17 @@ collect(void)
 	return drained;
 }
 
+/* An error that stops the consumer until someone acts: to ingest_status too. */
+static void
+report_standing_error(void)
+{
+	char		text[512];
+	int			err;
+
+	if (f1_consumer_take_standing_error(f1_ingest_consumer, &err, text, sizeof(text)))
+		f1_parts_report_consumer_error(NULL, err, text, false);
+}
+
 /*
  * Write the batch if it is full or has waited long enough; otherwise say how
  * long it may still wait (*timeout).  True if a batch was written.
@@ -243,6 +254,7 @@ f1tel_ingest_main(Datum main_arg)
 		if (!ensure_consumer())
 			continue;
 		drained = collect();
+		report_standing_error();
 		if (f1_consumer_broken(f1_ingest_consumer))
 		{
 			ereport(LOG, (errmsg("f1tel ingest: rebuilding the Kafka consumer after a failed assignment or a fatal error")));

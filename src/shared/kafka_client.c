@@ -4,7 +4,10 @@
  *
  * The ring of recorded lines is a fixed array inside the client: a callback
  * never allocates.  Lines beyond the ring's size are counted and reported
- * as a number.  Client structs live in TopMemoryContext.
+ * as a number.  Client structs live in TopMemoryContext.  error_cb also
+ * keeps the latest error that stops the whole client until someone changes
+ * a setting or a permission (authentication, TLS, authorization: a
+ * "standing" error) for f1_kafka_client_take_standing().
  */
 #include "postgres.h"
 
@@ -38,6 +41,10 @@ struct F1KafkaClient
 	Line		ring[RING_SIZE];
 	int			nlines;
 	int			dropped;
+	/* the latest standing error, until taken */
+	bool		standing_new;
+	int			standing_err;
+	char		standing[LINE_LEN];
 };
 
 void
@@ -72,15 +79,64 @@ log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 						   "f1tel %s: librdkafka %s: %s", c->role, fac, buf);
 }
 
+bool
+f1_kafka_err_is_standing(int err)
+{
+	switch (err)
+	{
+		case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+		case RD_KAFKA_RESP_ERR__SSL:
+		case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
+		case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+		case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/*
+ * A known cause of a SCRAM failure, or "": librdkafka before 2.6.1 sends a
+ * SCRAM client-final nonce that Apache Kafka 4 refuses (librdkafka#4895;
+ * measured: 2.0.2 against Kafka 4.1.1), whatever the password.
+ */
+static const char *
+scram_note(int err, const char *reason)
+{
+	if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION && strstr(reason, "SCRAM") != NULL &&
+		rd_kafka_version() < 0x020601ff)
+		return " (note: this librdkafka is older than 2.6.1, which cannot authenticate with SCRAM to Apache Kafka 4.0 or later, whatever the password; use sasl.mechanisms=PLAIN over SASL_SSL, or a client certificate)";
+	return "";
+}
+
 static void
 error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
 	F1KafkaClient *c = opaque;
+	const char *note = scram_note(err, reason);
 
 	if (err == RD_KAFKA_RESP_ERR__FATAL)
 		c->fatal = true;
-	f1_kafka_client_record(c, WARNING, "f1tel %s: Kafka error %s: %s", c->role,
-						   rd_kafka_err2name((rd_kafka_resp_err_t) err), reason);
+	f1_kafka_client_record(c, WARNING, "f1tel %s: Kafka error %s: %s%s", c->role,
+						   rd_kafka_err2name((rd_kafka_resp_err_t) err), reason, note);
+	if (f1_kafka_err_is_standing(err))
+	{
+		snprintf(c->standing, sizeof(c->standing), "%s: %s%s",
+				 rd_kafka_err2name((rd_kafka_resp_err_t) err), reason, note);
+		c->standing_err = err;
+		c->standing_new = true;
+	}
+}
+
+bool
+f1_kafka_client_take_standing(F1KafkaClient *c, int *err, char *buf, size_t len)
+{
+	if (!c->standing_new)
+		return false;
+	c->standing_new = false;
+	*err = c->standing_err;
+	strlcpy(buf, c->standing, len);
+	return true;
 }
 
 void

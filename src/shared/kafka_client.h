@@ -57,6 +57,16 @@ extern void f1_kafka_client_record(F1KafkaClient *c, int elevel, const char *fmt
 /* Main thread, outside any callback: report what the callbacks recorded. */
 extern void f1_kafka_client_report(F1KafkaClient *c);
 
+/*
+ * Main thread: the latest "standing" error error_cb saw since the last call
+ * (authentication, TLS, authorization: no retry cures it), as
+ * "ERR_NAME: librdkafka's reason"; false if none.
+ */
+extern bool f1_kafka_client_take_standing(F1KafkaClient *c, int *err, char *buf, size_t len);
+
+/* Whether an error is "standing": no retry cures it (the list is in the .c). */
+extern bool f1_kafka_err_is_standing(int err);
+
 /* Whether librdkafka reported a fatal error: the client must be rebuilt. */
 extern bool f1_kafka_client_fatal(F1KafkaClient *c);
 

@@ -12,6 +12,10 @@
 #                                       create the topics, print the bootstrap
 #                                       servers; --broker-config adds properties
 #                                       to every node's server.properties
+#                  [--security sasl_ssl] --security: TLS, SASL, mTLS and ACLs
+#                                       (see "Security mode" below)
+#   kafka.sh acl --dir DIR ARGS...      Kafka's AclCommand as the super user of a
+#                                       secured cluster (--add/--remove/--list ...)
 #   kafka.sh down --dir DIR [--node N]  stop node N (default all), keep its data
 #   kafka.sh up --dir DIR [--node N]    start a stopped node again on its ports
 #   kafka.sh stop --dir DIR             stop every node, remove the data; the
@@ -28,7 +32,26 @@
 # Of --topics, those in $COMPACTED (the sink's upsert topic) are created
 # with cleanup.policy=compact, as the sink itself would.
 # Needs java (17+), mvn for a cold fetch, kcat, python3 and /usr/bin/python3
-# with confluent_kafka (python3-confluent-kafka).
+# with confluent_kafka (python3-confluent-kafka); openssl for --security.
+#
+# Security mode (start --security sasl_ssl; the files are in DIR/security):
+# openssl makes a CA (ca.pem) and certificates with SAN 127.0.0.1/localhost
+# for the brokers (CN=broker) and for f1tel (CN=f1tel); each node gets a
+# SASL_SSL listener (SCRAM-SHA-512 and PLAIN) on its port, an SSL listener that requires
+# a client certificate (mTLS, also the inter-broker listener) and an SSL
+# controller listener that requires one too; the principal of a certificate
+# is its CN.  Users (SCRAM credentials written at format time, random
+# passwords; PLAIN's in the broker's JAAS line): admin, a super user like
+# User:broker, and f1tel, which the
+# StandardAuthorizer (allow.everyone.if.no.acl.found=false) lets READ and
+# DESCRIBE the --topics but f1-laps-enriched, WRITE and DESCRIBE
+# f1-laps-enriched, and READ the groups f1tel and f1tel-test.  Client
+# settings, librdkafka style (0600): admin.properties, f1tel.properties
+# (SASL PLAIN), f1tel-scram.properties (SCRAM-SHA-512, which librdkafka
+# before 2.6.1 cannot pass against Kafka 4: librdkafka#4895) and
+# f1tel-mtls.properties (client certificate); admin-java.properties is
+# admin's for Java tools (SCRAM-SHA-512).  A test cluster: its keys are
+# unencrypted, its passwords in its files.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -139,7 +162,7 @@ wait_ready()
 	deadline=$((SECONDS + 120))
 	for n in "$@"; do
 		port=$(cat "$dir/node$n/port")
-		until kcat -b "127.0.0.1:$port" -L -m 2 2>/dev/null | grep -q "^ $total brokers:"; do
+		until kcat_as_admin "$dir" -b "127.0.0.1:$port" -L -m 2 2>/dev/null | grep -q "^ $total brokers:"; do
 			kill -0 "$(cat "$dir/node$n/pid")" 2>/dev/null || {
 				tail -n 30 "$dir/node$n/server.log" >&2
 				die "node $n exited during start: see $dir/node$n/server.log"
@@ -160,7 +183,7 @@ create_topics()
 	local bootstrap=$1 t deadline
 	deadline=$((SECONDS + 60))
 	for t in ${2//,/ }; do
-		until kcat -b "$bootstrap" -L -t "$t" -m 5 2>/dev/null |
+		until kcat_as_admin "$START_DIR" -b "$bootstrap" -L -t "$t" -m 5 2>/dev/null |
 			awk -v t="$t" '$1 == "topic" && $2 == "\""t"\"" && $4 > 0 && $0 ~ /partitions:$/ {ok = 1}
 				/leader -1/ {bad = 1} END {exit !(ok && !bad)}'; do
 			[ $SECONDS -lt $deadline ] || die "topic $t was not created within 60 s"
@@ -179,11 +202,22 @@ create_compacted()
 		case ",$COMPACTED," in *",$t,"*) list+="${list:+,}$t" ;; esac
 	done
 	[ -n "$list" ] || return 0
-	/usr/bin/python3 - "$1" "$list" "$3" "$4" <<'PY' || die "could not create the compacted topics $list"
+	# a secured cluster: as its super user (librdkafka properties, as kcat's -F)
+	local props=''
+	[ -f "${START_DIR:-}/security/admin.properties" ] && props="$START_DIR/security/admin.properties"
+	/usr/bin/python3 - "$1" "$list" "$3" "$4" "$props" <<'PY' || die "could not create the compacted topics $list"
 import sys
 from confluent_kafka.admin import AdminClient, NewTopic
 bootstrap, names, partitions, rf = sys.argv[1], sys.argv[2].split(","), int(sys.argv[3]), int(sys.argv[4])
-admin = AdminClient({"bootstrap.servers": bootstrap})
+conf = {}
+if sys.argv[5]:
+    for line in open(sys.argv[5]):
+        line = line.strip()
+        if line and not line.startswith("#"):
+            k, _, v = line.partition("=")
+            conf[k.strip()] = v.strip()
+conf["bootstrap.servers"] = bootstrap
+admin = AdminClient(conf)
 fs = admin.create_topics([NewTopic(t, partitions, rf, config={"cleanup.policy": "compact"})
                           for t in names], request_timeout=30)
 for t, f in fs.items():
@@ -193,7 +227,7 @@ PY
 
 cmd_start()
 {
-	local dir='' nodes=1 port='' partitions=4 topics=$DEFAULT_TOPICS extra_config=''
+	local dir='' nodes=1 port='' partitions=4 topics=$DEFAULT_TOPICS extra_config='' security=''
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--dir) dir=$2; shift 2 ;;
@@ -202,6 +236,7 @@ cmd_start()
 		--partitions) partitions=$2; shift 2 ;;
 		--topics) topics=$2; shift 2 ;;
 		--broker-config) extra_config=$2; shift 2 ;;
+		--security) security=$2; shift 2 ;;
 		*) die "unknown option $1" ;;
 		esac
 	done
@@ -212,6 +247,7 @@ cmd_start()
 	mkdir -p "$dir"
 	dir=$(cd "$dir" && pwd)
 	echo "$nodes" >"$dir/nodes"
+	[ -z "$security" ] || security_setup "$dir" "$security"
 
 	local n voters='' bootstrap='' rf=$nodes isr=1 cluster_id
 	[ "$nodes" = 3 ] && isr=2
@@ -258,6 +294,7 @@ num.network.threads=2
 num.io.threads=4
 log.retention.check.interval.ms=30000
 EOF
+		[ -z "$security" ] || security_server_properties "$dir" "$n" >>"$nd/server.properties"
 		# --broker-config: later lines win over the ones above
 		[ -z "$extra_config" ] || tr ',' '\n' <<<"$extra_config" >>"$nd/server.properties"
 		cat >"$nd/log4j2.properties" <<EOF
@@ -274,17 +311,173 @@ logger.state.level = WARN
 EOF
 		java -Xmx128m -cp "$(java_cp)" -Dlog4j2.configurationFile="$nd/log4j2.properties" \
 			kafka.tools.StorageTool format --ignore-formatted -t "$cluster_id" \
-			-c "$nd/server.properties" >>"$nd/server.log" 2>&1 ||
+			-c "$nd/server.properties" "${SCRAM_ARGS[@]}" >>"$nd/server.log" 2>&1 ||
 			die "StorageTool format failed: see $nd/server.log"
 	done
 	for n in $(seq 1 "$nodes"); do
 		node_start "$dir" "$n"
 	done
 	echo "$bootstrap" >"$dir/bootstrap"
+	START_DIR=$dir
 	wait_ready "$dir" $(seq 1 "$nodes")
 	[ -z "$topics" ] || create_compacted "$bootstrap" "$topics" "$partitions" "$rf"
 	[ -z "$topics" ] || create_topics "$bootstrap" "$topics"
 	echo "$bootstrap"
+	[ -z "$security" ] || security_grant "$dir" "$topics"
+}
+
+# ---- security mode (start --security sasl_ssl; see the header) -------------
+
+SCRAM_ARGS=()
+START_DIR=''
+
+# kcat_as_admin DIR ARGS...: kcat, as the super user admin if DIR is secured.
+kcat_as_admin()
+{
+	local dir=$1
+	shift
+	if [ -n "$dir" ] && [ -f "$dir/security/admin.properties" ]; then
+		kcat -F "$dir/security/admin.properties" "$@"
+	else
+		kcat "$@"
+	fi
+}
+
+# security_setup DIR MODE: the CA, the certificates, the users' passwords and
+# client settings in DIR/security; fills SCRAM_ARGS for the format.
+security_setup()
+{
+	local dir=$1 s="$1/security" cn u
+	[ "$2" = sasl_ssl ] || die "--security must be sasl_ssl"
+	command -v openssl >/dev/null || die "--security needs openssl"
+	rm -rf "$s"
+	mkdir -p "$s"
+	chmod 700 "$s"
+	(
+		cd "$s" || exit 1
+		umask 077
+		openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj "/CN=f1tel test CA" \
+			-keyout ca.key -out ca.pem || exit 1
+		for cn in broker f1tel; do
+			openssl req -newkey rsa:2048 -nodes -subj "/CN=$cn" -keyout "$cn.key" -out "$cn.csr" || exit 1
+			printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' >"$cn.ext"
+			openssl x509 -req -in "$cn.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 7 \
+				-extfile "$cn.ext" -out "$cn.pem" || exit 1
+		done
+		# the brokers' PEM keystore: the (PKCS#8, unencrypted) key, then the certificate
+		cat broker.key broker.pem >broker-keystore.pem
+		for u in admin f1tel; do
+			openssl rand -hex 16 >"$u.password"
+			cat >"$u.properties" <<EOF
+security.protocol=SASL_SSL
+sasl.mechanisms=PLAIN
+sasl.username=$u
+sasl.password=$(cat "$u.password")
+ssl.ca.location=$s/ca.pem
+EOF
+		done
+		sed 's/^sasl.mechanisms=.*/sasl.mechanisms=SCRAM-SHA-512/' f1tel.properties >f1tel-scram.properties
+		cat >f1tel-mtls.properties <<EOF
+security.protocol=SSL
+ssl.ca.location=$s/ca.pem
+ssl.certificate.location=$s/f1tel.pem
+ssl.key.location=$s/f1tel.key
+EOF
+		cat >admin-java.properties <<EOF
+security.protocol=SASL_SSL
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$(cat admin.password)";
+ssl.truststore.type=PEM
+ssl.truststore.location=$s/ca.pem
+EOF
+		cat >log4j2-tools.properties <<EOF
+rootLogger.level = WARN
+rootLogger.appenderRef.stderr.ref = STDERR
+appender.stderr.type = Console
+appender.stderr.name = STDERR
+appender.stderr.target = SYSTEM_ERR
+appender.stderr.layout.type = PatternLayout
+appender.stderr.layout.pattern = %p %m (%c)%n
+EOF
+	) >"$dir/openssl.log" 2>&1 || die "making the certificates failed: see $dir/openssl.log"
+	SCRAM_ARGS=()
+	for u in admin f1tel; do
+		SCRAM_ARGS+=(--add-scram "SCRAM-SHA-512=[name=$u,password=$(cat "$s/$u.password")]")
+	done
+}
+
+# security_server_properties DIR N: the lines that secure node N (they come
+# last in its server.properties and so override the plaintext ones).
+security_server_properties()
+{
+	local nd="$1/node$2" s="$1/security"
+	[ -f "$nd/mport" ] || free_port >"$nd/mport"
+	chmod 600 "$nd/server.properties"	# the PLAIN passwords follow
+	cat <<EOF
+# security mode (kafka.sh start --security): overrides the lines above
+listeners=SASL_SSL://127.0.0.1:$(cat "$nd/port"),MTLS://127.0.0.1:$(cat "$nd/mport"),CONTROLLER://127.0.0.1:$(cat "$nd/cport")
+advertised.listeners=SASL_SSL://127.0.0.1:$(cat "$nd/port"),MTLS://127.0.0.1:$(cat "$nd/mport")
+listener.security.protocol.map=SASL_SSL:SASL_SSL,MTLS:SSL,CONTROLLER:SSL
+inter.broker.listener.name=MTLS
+ssl.keystore.type=PEM
+ssl.keystore.location=$s/broker-keystore.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$s/ca.pem
+listener.name.mtls.ssl.client.auth=required
+listener.name.controller.ssl.client.auth=required
+ssl.principal.mapping.rules=RULE:^CN=([^,]+)\$/\$1/,DEFAULT
+sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_admin="$(cat "$s/admin.password")" user_f1tel="$(cat "$s/f1tel.password")";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:admin;User:broker
+allow.everyone.if.no.acl.found=false
+EOF
+}
+
+# acl_run DIR ARGS...: Kafka's AclCommand as admin against DIR's cluster.
+acl_run()
+{
+	local dir=$1
+	shift
+	java -Xmx128m -Dlog4j2.configurationFile="$dir/security/log4j2-tools.properties" \
+		-cp "$(java_cp)" org.apache.kafka.tools.AclCommand \
+		--bootstrap-server "$(cat "$dir/bootstrap")" \
+		--command-config "$dir/security/admin-java.properties" "$@"
+}
+
+# security_grant DIR TOPICS: f1tel's ACLs, then what a client needs.
+security_grant()
+{
+	local dir=$1 s="$1/security" t n read=() mtls=''
+	for t in ${2//,/ }; do
+		[ "$t" = f1-laps-enriched ] || read+=(--topic "$t")
+	done
+	if ! acl_run "$dir" --add --allow-principal User:f1tel --operation Read --operation Describe \
+		"${read[@]}" --group f1tel --group f1tel-test >>"$s/acl.log" 2>&1 ||
+		! acl_run "$dir" --add --allow-principal User:f1tel --operation Write --operation Describe \
+			--topic f1-laps-enriched >>"$s/acl.log" 2>&1; then
+		die "AclCommand failed: see $s/acl.log"
+	fi
+	for n in $(seq 1 "$(cat "$dir/nodes")"); do
+		mtls+="${mtls:+,}127.0.0.1:$(cat "$dir/node$n/mport")"
+	done
+	echo "$mtls" >"$dir/bootstrap-mtls"
+	echo "security: SASL_SSL (PLAIN, SCRAM-SHA-512) on $(cat "$dir/bootstrap"); mTLS on $mtls"
+	echo "ca: $s/ca.pem"
+	echo "admin (super user): $s/admin.properties"
+	echo "f1tel: $s/f1tel.properties (PLAIN), $s/f1tel-scram.properties, $s/f1tel-mtls.properties (mTLS)"
+}
+
+cmd_acl()
+{
+	if [ "${1:-}" != --dir ] || [ $# -lt 2 ]; then
+		die "acl needs --dir DIR first"
+	fi
+	local dir=$2
+	shift 2
+	[ -f "$dir/security/admin-java.properties" ] || die "$dir holds no secured cluster (start --security)"
+	acl_run "$dir" "$@"
 }
 
 node_list()
@@ -373,5 +566,6 @@ start) cmd_start "$@" ;;
 down) cmd_down "$@" ;;
 up) cmd_up "$@" ;;
 stop) cmd_stop "$@" ;;
-*) sed -n '2,21s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+acl) cmd_acl "$@" ;;
+*) sed -n '2,24s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 esac

@@ -25,7 +25,7 @@ use Time::HiRes qw(time usleep);
 
 our @EXPORT = qw(
   repo_root data_dir start_broker stop_broker broker_down broker_up broker_kind
-  broker_controllable
+  broker_controllable kafka_acl
   new_node new_plain_node run_feed start_feed finish_feed load_expected
   expected_counts table_counts wait_for_counts compare_with_files
   data_columns natural_key staging_tables message_upsert_sql raw_load_sql
@@ -149,17 +149,22 @@ sub start_broker
 		my $dir = "$PostgreSQL::Test::Utils::tmp_check/kafka_$port";
 		my $t0 = time();
 		# $opt{topics}: the topics to create first (a comma list; default:
-		# kafka.sh's); $opt{broker_config}: more server.properties (k=v,...)
+		# kafka.sh's); $opt{broker_config}: more server.properties (k=v,...);
+		# $opt{security}: kafka.sh start --security
 		my ($ok, $out, $err) =
 		  kafka_sh('start', $dir, '--port', $port, '--partitions', $partitions,
 			defined $opt{topics} ? ('--topics', $opt{topics}) : (),
-			$opt{broker_config} ? ('--broker-config', $opt{broker_config}) : ());
+			$opt{broker_config} ? ('--broker-config', $opt{broker_config}) : (),
+			$opt{security} ? ('--security', $opt{security}) : ());
 		BAIL_OUT("Apache Kafka did not start: $err") unless $ok;
 		push @started_kafka, $dir;
 		note sprintf("Apache Kafka on port %d with %d partitions per topic (started in %.1f s)",
 			$port, $partitions, time() - $t0);
+		# security => 'sasl_ssl': the client settings are in {security_dir}
+		# (kafka.sh's header), the ACLs changed with kafka_acl()
 		return { port => $port, brokers => "127.0.0.1:$port", partitions => $partitions,
-			kafka_dir => $dir, log => "$dir/node1/server.log" };
+			kafka_dir => $dir, log => "$dir/node1/server.log",
+			$opt{security} ? (security_dir => "$dir/security") : () };
 	}
 	my ($out, $err) = ('', '');
 	my $log = "$PostgreSQL::Test::Utils::tmp_check/broker_$port.log";
@@ -175,6 +180,15 @@ sub start_broker
 	note "f1tel-broker on port $port with $partitions partitions per topic";
 	return { port => $port, brokers => "127.0.0.1:$port", h => $h, partitions => $partitions,
 		log => $log };
+}
+
+# kafka_acl($broker, AclCommand arguments...): ACLs of a secured Kafka.
+sub kafka_acl
+{
+	my ($b, @args) = @_;
+	my ($ok, $out, $err) = kafka_sh('acl', $b->{kafka_dir}, @args);
+	BAIL_OUT("kafka.sh acl: $err") unless $ok;
+	return $out;
 }
 
 sub stop_broker
