@@ -396,6 +396,12 @@ f1_consumer_report_logs(F1Consumer *c)
 }
 
 bool
+f1_consumer_take_error(F1Consumer *c, char *buf, size_t len)
+{
+	return f1_kafka_client_take_error(c->client, buf, len);
+}
+
+bool
 f1_consumer_broken(F1Consumer *c)
 {
 	return c->broken || f1_kafka_client_fatal(c->client);

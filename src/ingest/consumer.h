@@ -37,6 +37,9 @@ extern bool f1_consumer_outside_poll(const char *what);
 extern F1Consumer *f1_consumer_create(F1AssignHook assign, F1RevokeHook revoke, void *arg);
 extern void f1_consumer_destroy(F1Consumer *c);
 
+/* The latest error of the consumer as a whole since the last call (a broker down...). */
+extern bool f1_consumer_take_error(F1Consumer *c, char *buf, size_t len);
+
 /*
  * The next message or error event, or NULL if none is waiting.  Never
  * blocks.  A rebalance served by the poll is acted on (the hooks) before it

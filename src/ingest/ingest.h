@@ -64,6 +64,7 @@ extern bool f1_parts_assign(rd_kafka_topic_partition_list_t *list, void *arg);
 extern void f1_parts_revoke(void *arg);
 /* a consumer error event: logged, and recorded for its partition */
 extern void f1_parts_report_error(rd_kafka_message_t *m);
+extern void f1_parts_record_consumer_error(const char *text);
 /* store the high watermarks of the assigned partitions (ingest_status) */
 extern void f1_parts_refresh_watermarks(void);
 

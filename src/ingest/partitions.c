@@ -10,6 +10,13 @@
  * nothing stored starts at offset 0, not at "the beginning", so that data
  * the broker has already dropped is reported (auto.offset.reset=error)
  * instead of skipped.
+ *
+ * An error of the consumer as a whole (a broker down or unreachable, which
+ * librdkafka reports to error_cb and not per partition) is recorded in
+ * last_error of every partition assigned to this worker: it stands
+ * (last_error_at later than last_batch_at) until the partition's next
+ * batch, so the partitions that stall show it and the others clear it with
+ * their next batch.
  */
 #include "postgres.h"
 
@@ -163,6 +170,42 @@ f1_parts_report_error(rd_kafka_message_t *m)
 		ereport(WARNING,
 				(errcode(ERRCODE_CONNECTION_EXCEPTION),
 				 errmsg("f1tel ingest: %s", text)));
+}
+
+typedef struct ConsumerErrorArgs
+{
+	const char *text;
+} ConsumerErrorArgs;
+
+static void
+record_consumer_error(void *arg)
+{
+	ConsumerErrorArgs *e = arg;
+	HASH_SEQ_STATUS seq;
+	F1Part	   *p;
+	long		cap = Max(hash_get_num_entries(f1_parts), 1);
+	const char **topics = palloc(cap * sizeof(char *));
+	int32	   *ps = palloc(cap * sizeof(int32));
+	int			n = 0;
+
+	hash_seq_init(&seq, f1_parts);
+	while ((p = hash_seq_search(&seq)) != NULL)
+	{
+		if (!p->assigned)
+			continue;
+		topics[n] = p->key.topic;
+		ps[n] = p->key.partition;
+		n++;
+	}
+	f1_offsets_record_errors(f1tel_group_id, n, topics, ps, e->text);
+}
+
+void
+f1_parts_record_consumer_error(const char *text)
+{
+	ConsumerErrorArgs e = {text};
+
+	(void) f1_xact_run(record_consumer_error, &e, "f1tel ingest: recording a Kafka error");
 }
 
 /*

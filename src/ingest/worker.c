@@ -54,6 +54,7 @@
 #include "shared/xact.h"
 
 #define HOUSEKEEPING_MS	5000
+#define KAFKA_ERROR_MS	1000	/* most one Kafka error recorded per second */
 #define MMAP_THRESHOLD_BYTES	(256 * 1024)
 
 F1Consumer *f1_ingest_consumer;
@@ -61,6 +62,7 @@ static Oid	consumer_extoid;	/* the extension the consumer works for */
 static char *worker_name;		/* "ingest N" */
 static TimestampTz first_collected_at;
 static TimestampTz housekeeping_at;
+static TimestampTz kafka_error_at;
 
 static void
 drop_consumer(void)
@@ -126,6 +128,23 @@ collect(void)
 	}
 	f1_consumer_report_logs(f1_ingest_consumer);
 	return drained;
+}
+
+/*
+ * The consumer's latest error (a broker down...) into last_error of the
+ * assigned partitions (partitions.c), at most once a second; what came in
+ * between is in the server log.
+ */
+static void
+record_kafka_error(void)
+{
+	char		text[400];
+
+	if (!TimestampDifferenceExceeds(kafka_error_at, GetCurrentTimestamp(), KAFKA_ERROR_MS) ||
+		!f1_consumer_take_error(f1_ingest_consumer, text, sizeof(text)))
+		return;
+	kafka_error_at = GetCurrentTimestamp();
+	f1_parts_record_consumer_error(text);
 }
 
 /*
@@ -243,6 +262,7 @@ f1tel_ingest_main(Datum main_arg)
 		if (!ensure_consumer())
 			continue;
 		drained = collect();
+		record_kafka_error();
 		if (f1_consumer_broken(f1_ingest_consumer))
 		{
 			ereport(LOG, (errmsg("f1tel ingest: rebuilding the Kafka consumer after a failed assignment or a fatal error")));

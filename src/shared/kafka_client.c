@@ -35,6 +35,8 @@ struct F1KafkaClient
 	char		role[32];
 	char	   *fingerprint;
 	bool		fatal;
+	bool		error_pending;	/* last_error not taken yet */
+	char		last_error[LINE_LEN];	/* the latest error_cb report */
 	Line		ring[RING_SIZE];
 	int			nlines;
 	int			dropped;
@@ -79,6 +81,9 @@ error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 
 	if (err == RD_KAFKA_RESP_ERR__FATAL)
 		c->fatal = true;
+	snprintf(c->last_error, LINE_LEN, "Kafka error %s: %s",
+			 rd_kafka_err2name((rd_kafka_resp_err_t) err), reason);
+	c->error_pending = true;
 	f1_kafka_client_record(c, WARNING, "f1tel %s: Kafka error %s: %s", c->role,
 						   rd_kafka_err2name((rd_kafka_resp_err_t) err), reason);
 }
@@ -207,6 +212,16 @@ void *
 f1_kafka_client_owner(const rd_kafka_t *rk)
 {
 	return ((F1KafkaClient *) rd_kafka_opaque(rk))->owner;
+}
+
+bool
+f1_kafka_client_take_error(F1KafkaClient *c, char *buf, size_t len)
+{
+	if (!c->error_pending)
+		return false;
+	c->error_pending = false;
+	strlcpy(buf, c->last_error, len);
+	return true;
 }
 
 bool

@@ -57,6 +57,12 @@ extern void f1_kafka_client_record(F1KafkaClient *c, int elevel, const char *fmt
 /* Main thread, outside any callback: report what the callbacks recorded. */
 extern void f1_kafka_client_report(F1KafkaClient *c);
 
+/*
+ * Main thread: the latest error error_cb recorded since the last call
+ * ("Kafka error _TRANSPORT: …", no value of a setting in it), or false.
+ */
+extern bool f1_kafka_client_take_error(F1KafkaClient *c, char *buf, size_t len);
+
 /* Whether librdkafka reported a fatal error: the client must be rebuilt. */
 extern bool f1_kafka_client_fatal(F1KafkaClient *c);
 
