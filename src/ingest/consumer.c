@@ -66,7 +66,12 @@ struct F1Consumer
 	/* what rebalance_cb recorded for the main thread */
 	bool		revoked;
 	rd_kafka_topic_partition_list_t *to_assign;	/* librdkafka's, or NULL */
+	/* offsets written to the database, not yet committed to the broker */
+	rd_kafka_topic_partition_list_t *to_commit;
+	TimestampTz committed_at;
 };
+
+#define COMMIT_INTERVAL_MS	1000
 
 /* inside rd_kafka_consumer_poll() (any consumer), and what broke the rule */
 static bool in_poll;
@@ -118,6 +123,10 @@ handle_rebalance(F1Consumer *c)
 	{
 		c->revoked = false;
 		c->revoke(c->arg);
+		/* no longer ours: the new owner commits them */
+		if (c->to_commit != NULL)
+			rd_kafka_topic_partition_list_destroy(c->to_commit);
+		c->to_commit = NULL;
 	}
 	if (parts != NULL)
 	{
@@ -267,24 +276,27 @@ f1_consumer_create(F1AssignHook assign, F1RevokeHook revoke, void *arg)
 /*
  * Leave the group before closing: a static member's close sends no
  * LeaveGroup, an unsubscribe does once the assignment is given up (the
- * revoke reaches rebalance_cb, which with c->closing gives everything up).
+ * revoke reaches rebalance_cb, which with c->closing gives everything up)
+ * and the broker has answered every offset commit still in flight (which
+ * is why those are sent at most once a second: f1_consumer_commit_async).
  * librdkafka empties the member id when it sends the LeaveGroup, and the
- * close that follows waits for its answer.  Bounded to 3 s (a broker that
+ * close that follows waits for its answer.  Bounded to 5 s (a broker that
  * is down: the partitions then wait for session.timeout.ms).
  */
 static void
 leave_group(F1Consumer *c)
 {
-	TimestampTz deadline = GetCurrentTimestamp() + 3 * USECS_PER_SEC;
+	TimestampTz deadline = GetCurrentTimestamp() + 5 * USECS_PER_SEC;
+	bool		left = false;
 
 	if (rd_kafka_unsubscribe(c->rk) != RD_KAFKA_RESP_ERR_NO_ERROR)
 		return;
 	while (GetCurrentTimestamp() < deadline)
 	{
 		char	   *member = rd_kafka_memberid(c->rk);
-		bool		left = member == NULL || member[0] == '\0';
 		rd_kafka_message_t *m;
 
+		left = member == NULL || member[0] == '\0';
 		if (member != NULL)
 			rd_kafka_mem_free(c->rk, member);
 		if (left)
@@ -301,6 +313,10 @@ leave_group(F1Consumer *c)
 	if (c->to_assign != NULL)
 		rd_kafka_topic_partition_list_destroy(c->to_assign);
 	c->to_assign = NULL;
+	if (!left)
+		ereport(LOG,
+				(errmsg("f1tel ingest: could not leave the consumer group within 5 s"),
+				 errdetail("The worker's partitions move to the other workers after session.timeout.ms.")));
 }
 
 void
@@ -311,6 +327,9 @@ f1_consumer_destroy(F1Consumer *c)
 	if (c->to_assign != NULL)
 		rd_kafka_topic_partition_list_destroy(c->to_assign);
 	c->to_assign = NULL;
+	if (c->to_commit != NULL)
+		rd_kafka_topic_partition_list_destroy(c->to_commit);
+	c->to_commit = NULL;
 	c->closing = true;
 	if (c->rk != NULL)
 		leave_group(c);
@@ -423,11 +442,38 @@ f1_consumer_reassign(F1Consumer *c)
 	return ok;
 }
 
+/*
+ * Best effort: the database holds the real offsets; the broker's copy is
+ * for external lag monitors.  One asynchronous commit a second at most, of
+ * the latest offset of each partition since the last: a commit per batch
+ * piles up thousands of requests in flight under load, and an unsubscribe
+ * (leave_group) waits for all of them.
+ */
 void
 f1_consumer_commit_async(F1Consumer *c, rd_kafka_topic_partition_list_t *offsets)
 {
-	/* best effort: the database holds the real offsets */
-	(void) rd_kafka_commit(c->rk, offsets, 1);
+	if (offsets != NULL && offsets->cnt > 0)
+	{
+		if (c->to_commit == NULL)
+			c->to_commit = rd_kafka_topic_partition_list_new(offsets->cnt);
+		for (int i = 0; i < offsets->cnt; i++)
+		{
+			rd_kafka_topic_partition_t *o = &offsets->elems[i];
+			rd_kafka_topic_partition_t *t = rd_kafka_topic_partition_list_find(c->to_commit, o->topic,
+																			  o->partition);
+
+			if (t == NULL)
+				t = rd_kafka_topic_partition_list_add(c->to_commit, o->topic, o->partition);
+			t->offset = o->offset;
+		}
+	}
+	if (c->to_commit == NULL ||
+		!TimestampDifferenceExceeds(c->committed_at, GetCurrentTimestamp(), COMMIT_INTERVAL_MS))
+		return;
+	(void) rd_kafka_commit(c->rk, c->to_commit, 1);
+	rd_kafka_topic_partition_list_destroy(c->to_commit);
+	c->to_commit = NULL;
+	c->committed_at = GetCurrentTimestamp();
 }
 
 int64

@@ -61,6 +61,7 @@ extern bool f1_consumer_broken(F1Consumer *c);
 extern bool f1_consumer_reassign(F1Consumer *c);
 
 /* Commit offsets to the broker too, for external lag monitoring (async). */
+/* offsets NULL: only send what is pending, if it is due */
 extern void f1_consumer_commit_async(F1Consumer *c, rd_kafka_topic_partition_list_t *offsets);
 
 /* The broker's high watermark as last seen (cached, non-blocking); -1 if unknown. */

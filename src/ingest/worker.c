@@ -197,6 +197,7 @@ housekeeping(void)
 		return;
 	}
 	f1_parts_refresh_watermarks();
+	f1_consumer_commit_async(f1_ingest_consumer, NULL);	/* the last batch's offsets */
 }
 
 static void
