@@ -169,7 +169,8 @@ sub longest_stall
 # after $t0: the worst partition's stall.  A worker gone without
 # leaving the group stalls its partitions for session.timeout.ms, which
 # shows in the second figure even while the other workers go on.  resume
-# is undef if not reached.
+# is undef if not reached.  Third: a note on what was watched (samples,
+# active partitions), for the test's diag.
 sub watch_change
 {
 	my ($node, $t0, $done, $min, $timeout) = @_;
@@ -181,6 +182,7 @@ sub watch_change
 		SELECT topic, partition FROM f1tel.ingest_status
 		 WHERE topic IN ('f1_car_data', 'f1_location')
 		   AND last_batch_at > to_timestamp($since) - interval '5 s'});
+	my $active = $node->safe_psql('postgres', 'SELECT count(*) FROM f1tel_test.active_at_change');
 	my $resume;
 	my $samples = watch_progress($node, sub {
 		if (!defined $resume)
@@ -192,7 +194,9 @@ sub watch_change
 		}
 		return defined $resume && time() > $t0 + $min && $done->();
 	}, $timeout);
-	return (longest_stall($samples, $t0), $resume);
+	return (longest_stall($samples, $t0), $resume,
+		sprintf('%d samples over %.1f s, %d active partitions', scalar(@$samples),
+			@$samples ? $samples->[-1][0] - $t0 : 0, $active));
 }
 
 use constant TOPIC_OF => {

@@ -47,7 +47,8 @@ sub change_workers
 	my $t0 = time();
 	$node->safe_psql('postgres', "ALTER SYSTEM SET f1tel.ingest_workers = $n");
 	$node->safe_psql('postgres', 'SELECT pg_reload_conf()');
-	my ($stall, $drain) = watch_change($node, $t0, sub { scalar(ingest_pids()) == $n }, 15, 90);
+	my ($stall, $drain, $watched) = watch_change($node, $t0, sub { scalar(ingest_pids()) == $n }, 15, 90);
+	note "watched: $watched";
 	return ($stall, $drain);
 }
 
