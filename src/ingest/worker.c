@@ -11,6 +11,9 @@
  *                 library's version (src/shared/extension.c)
  *   collect       what librdkafka has prefetched, up to a batch: at most
  *                 f1tel.batch_size messages and f1tel.batch_max_bytes (batch.c)
+ *                 then the consumer's latest error of its own (a broker
+ *                 down), if any, into last_error of the assigned partitions,
+ *                 at most once a second (partitions.c)
  *   write         a full batch, or one that waited f1tel.batch_wait_ms:
  *                 one transaction with its offsets (batch.c); after an
  *                 error of the environment, again once its back-off is over
