@@ -162,15 +162,15 @@ sub longest_stall
 
 # What a change (at time $t0) did to ingest: progress sampled every 100 ms
 # until $done->() holds, at least $min s after $t0 and every active
-# partition resumed, or $timeout s.  Returns (stall, resume): the longest
-# time no batch was stored at all (longest_stall), and the time until every
-# partition of car_data and location (the topics with a message every few
-# milliseconds per driver) that had a batch in the 5 s before $t0 had one
-# after $t0: the worst partition's stall.  A worker gone without
-# leaving the group stalls its partitions for session.timeout.ms, which
-# shows in the second figure even while the other workers go on.  resume
-# is undef if not reached.  Third: a note on what was watched (samples,
-# active partitions), for the test's diag.
+# partition moving (its last batch under 3 s old), or $timeout s.  Returns
+# (stall, worst, note): the longest time no batch was stored at all
+# (longest_stall); the worst partition's stall, the largest age of the last
+# batch seen in any partition of car_data or location (the topics with a
+# message every few milliseconds per driver) that had a batch in the 5 s
+# before $t0, undef if they did not all move again; and a note on what was
+# watched.  A worker gone without leaving the group stalls its partitions
+# for session.timeout.ms, which shows in the second figure even while the
+# other workers go on.
 sub watch_change
 {
 	my ($node, $t0, $done, $min, $timeout) = @_;
@@ -183,18 +183,19 @@ sub watch_change
 		 WHERE topic IN ('f1_car_data', 'f1_location')
 		   AND last_batch_at > to_timestamp($since) - interval '5 s'});
 	my $active = $node->safe_psql('postgres', 'SELECT count(*) FROM f1tel_test.active_at_change');
-	my $resume;
+	my ($worst, $moving) = (0, 0);
 	my $samples = watch_progress($node, sub {
-		if (!defined $resume)
+		my ($rc, $out) = $node->psql('postgres', q{
+			SELECT coalesce(max(extract(epoch FROM pg_catalog.clock_timestamp() - s.last_batch_at)), 0)
+			FROM f1tel_test.active_at_change a JOIN f1tel.ingest_status s USING (topic, partition)});
+		if ($rc == 0)
 		{
-			my ($rc, $left) = $node->psql('postgres', qq{
-				SELECT count(*) FROM f1tel_test.active_at_change a JOIN f1tel.ingest_status s USING (topic, partition)
-				 WHERE s.last_batch_at <= to_timestamp($since)});
-			$resume = time() - $t0 if $rc == 0 && $left eq '0';
+			$worst = $out if $out > $worst;
+			$moving = $out < 3;
 		}
-		return defined $resume && time() > $t0 + $min && $done->();
+		return $moving && time() > $t0 + $min && $done->();
 	}, $timeout);
-	return (longest_stall($samples, $t0), $resume,
+	return (longest_stall($samples, $t0), $moving ? $worst : undef,
 		sprintf('%d samples over %.1f s, %d active partitions', scalar(@$samples),
 			@$samples ? $samples->[-1][0] - $t0 : 0, $active));
 }

@@ -54,7 +54,7 @@ my $t_kill = time();
 cluster_sh($cluster, 'kill', '--node', $victim);
 note "killed node $victim, the leader of $led of the 8 f1_car_data partitions";
 my ($most_standing, $example) = (0, '');
-my ($stall, $drain, $watched) = watch_change($node, $t_kill, sub {
+my ($stall, $worst, $watched) = watch_change($node, $t_kill, sub {
 	my ($rc, $out) = $node->psql('postgres',
 		"SELECT count(*), min(topic || '/' || partition || ': ' || last_error) FROM f1tel.ingest_status WHERE $standing");
 	if ($rc == 0)
@@ -63,11 +63,11 @@ my ($stall, $drain, $watched) = watch_change($node, $t_kill, sub {
 		($most_standing, $example) = ($n, $e) if $n > $most_standing;
 	}
 	return 1;
-}, 5, 180);
+}, 15, 180);
 diag sprintf('kill -9 of node %d (leader of %d car_data partitions): no batch stored for at most %.1f s; '
-	  . 'every active partition had a batch again after %s s (%s)', $victim, $led, $stall,
-	defined $drain ? sprintf('%.1f', $drain) : 'more than 180', $watched);
-ok(defined $drain, 'every partition resumed with one node dead (new leaders elected)');
+	  . 'the worst partition went %s s without a batch (%s)', $victim, $led, $stall,
+	defined $worst ? sprintf('%.1f', $worst) : 'more than 180', $watched);
+ok(defined $worst, 'every partition resumed with one node dead (new leaders elected)');
 cmp_ok($most_standing, '>', 0, "ingest_status showed the outage ($most_standing partitions, e.g. $example)");
 my $t_up = time();
 cluster_sh($cluster, 'up', '--node', $victim);

@@ -9,8 +9,8 @@
 # partitions move at once; without that they would wait for
 # session.timeout.ms, which on Apache Kafka is librdkafka's default here
 # (45 s).  Two figures per change: the longest time no batch was stored at
-# all, and the time until every partition stored what it held at the change
-# (the worst partition's stall plus its catch-up).  Both must stay under
+# all, and the longest time a partition of car_data or location that was
+# receiving messages went without a batch (the worst partition's stall).  Both must stay under
 # 15 s on Apache Kafka, under 30 s on the mock broker, whose rebalances
 # stall session.timeout.ms - 1 s (6 s here) and which has no static
 # membership.  Then every record is there once: the counts equal the files',
@@ -40,16 +40,16 @@ sub ingest_pids
 		q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'f1tel ingest' ORDER BY pid});
 }
 
-# f1tel.ingest_workers = $n and a reload; (time of the change, stall, drain)
+# f1tel.ingest_workers = $n and a reload; (stall, worst partition's stall)
 sub change_workers
 {
 	my ($n) = @_;
 	my $t0 = time();
 	$node->safe_psql('postgres', "ALTER SYSTEM SET f1tel.ingest_workers = $n");
 	$node->safe_psql('postgres', 'SELECT pg_reload_conf()');
-	my ($stall, $drain, $watched) = watch_change($node, $t0, sub { scalar(ingest_pids()) == $n }, 15, 90);
+	my ($stall, $worst, $watched) = watch_change($node, $t0, sub { scalar(ingest_pids()) == $n }, 15, 90);
 	note "watched: $watched";
-	return ($stall, $drain);
+	return ($stall, $worst);
 }
 
 sub figure { return defined $_[0] ? sprintf('%.1f', $_[0]) : 'more than 90' }
@@ -63,21 +63,21 @@ $node->poll_query_until('postgres', 'SELECT sum(rows) > 20000 FROM f1tel.ingest_
 
 # --- 1 -> 3
 my $log_from = -s $node->logfile;
-my ($stall_add, $drain_add) = change_workers(3);
+my ($stall_add, $worst_add) = change_workers(3);
 is(scalar(ingest_pids()), 3, 'three ingest workers run after f1tel.ingest_workers = 3 and a reload');
 my $log = substr(slurp_file($node->logfile), $log_from);
 my %assigned = map { $_ => 1 } ($log =~ /\[(\d+)\][^\n]*?LOG:  f1tel ingest: assigned [1-9]\d* partition/g);
 is(scalar(keys %assigned), 3, 'after the change, three workers were assigned partitions');
-diag sprintf('rebalance 1 -> 3 workers: no batch stored for at most %.1f s; every active partition had a batch again after %s s',
-	$stall_add, figure($drain_add));
+diag sprintf('rebalance 1 -> 3 workers: no batch stored for at most %.1f s; the worst partition went %s s without a batch',
+	$stall_add, figure($worst_add));
 cmp_ok($stall_add, '<', $bound, "1 -> 3: ingest stalled less than $bound s");
-ok(defined $drain_add && $drain_add < $bound, "1 -> 3: every partition resumed within $bound s");
+ok(defined $worst_add && $worst_add < $bound, "1 -> 3: no partition stalled $bound s");
 
 # --- 3 -> 1
 sleep 3;
 my %before = map { $_ => 1 } ingest_pids();
 $log_from = -s $node->logfile;
-my ($stall_rm, $drain_rm) = change_workers(1);
+my ($stall_rm, $worst_rm) = change_workers(1);
 my @after = ingest_pids();
 is(scalar(@after), 1, 'one ingest worker runs after f1tel.ingest_workers = 1 and a reload');
 ok($before{ $after[0] // 0 }, 'the remaining worker is one of the three (not a restart)');
@@ -85,11 +85,11 @@ $log = substr(slurp_file($node->logfile), $log_from);
 like($log, qr/stopping f1tel ingest 3 \(f1tel.ingest_workers = 1\)/, 'the launcher stopped worker 3');
 like($log, qr/\[$after[0]\][^\n]*?LOG:  f1tel ingest: assigned 128 partition/,
 	'the remaining worker took over all 128 partitions');
-diag sprintf('rebalance 3 -> 1 workers: no batch stored for at most %.1f s; every active partition had a batch again after %s s',
-	$stall_rm, figure($drain_rm));
+diag sprintf('rebalance 3 -> 1 workers: no batch stored for at most %.1f s; the worst partition went %s s without a batch',
+	$stall_rm, figure($worst_rm));
 cmp_ok($stall_rm, '<', $bound, "3 -> 1: ingest stalled less than $bound s");
-ok(defined $drain_rm && $drain_rm < $bound,
-	"3 -> 1: every partition resumed within $bound s (the stopped workers left the group)");
+ok(defined $worst_rm && $worst_rm < $bound,
+	"3 -> 1: no partition stalled $bound s (the stopped workers left the group)");
 
 # --- exactly once
 is(finish_feed($feed), 0, 'the feed delivered 9189');
