@@ -420,10 +420,17 @@ f1_consumer_take_error(F1Consumer *c, char *buf, size_t len)
 	return f1_kafka_client_take_error(c->client, buf, len);
 }
 
+/*
+ * A fatal error may reach the consumer as a message (m->err = _FATAL) rather
+ * than through error_cb: e.g. FENCED_INSTANCE_ID, when an offset commit sent
+ * before a rejoin is answered after the broker gave this static member's
+ * place to its new member id.  librdkafka's own record of it is asked too.
+ */
 bool
 f1_consumer_broken(F1Consumer *c)
 {
-	return c->broken || f1_kafka_client_fatal(c->client);
+	return c->broken || f1_kafka_client_fatal(c->client) ||
+		rd_kafka_fatal_error(c->rk, NULL, 0) != RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
 bool
