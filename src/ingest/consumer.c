@@ -23,6 +23,17 @@
  * call it, and a call from inside a poll is reported as a bug (WARNING) and
  * rebuilds the consumer.  Its log lines are recorded for
  * f1_consumer_report_logs().
+ *
+ * Membership: each worker is a static member of the group (KIP-345,
+ * group.instance.id = f1tel-<system identifier>-<database OID>-<worker
+ * number>, instance_id() below), so a worker that died without leaving
+ * (kill -9, a crash restart, an immediate shutdown) takes its partitions
+ * back as soon as its successor joins, instead of after session.timeout.ms.
+ * A static member does not send LeaveGroup when it closes (librdkafka
+ * 2.0.2, KIP-345), so f1_consumer_destroy() unsubscribes first, which does
+ * send it, and waits a bounded time for the leave to start: a worker that
+ * stops cleanly (removed by a lower f1tel.ingest_workers, a SIGTERM, a
+ * rebuilt consumer) hands its partitions over at once.
  */
 #include "postgres.h"
 
@@ -30,7 +41,9 @@
 #include <unistd.h>
 
 #include "lib/stringinfo.h"
+#include "access/xlog.h"
 #include "miscadmin.h"
+#include "postmaster/bgworker.h"
 #include "storage/fd.h"
 #include "utils/timestamp.h"
 #include "utils/memutils.h"
@@ -53,7 +66,12 @@ struct F1Consumer
 	/* what rebalance_cb recorded for the main thread */
 	bool		revoked;
 	rd_kafka_topic_partition_list_t *to_assign;	/* librdkafka's, or NULL */
+	/* offsets written to the database, not yet committed to the broker */
+	rd_kafka_topic_partition_list_t *to_commit;
+	TimestampTz committed_at;
 };
+
+#define COMMIT_INTERVAL_MS	1000
 
 /* inside rd_kafka_consumer_poll() (any consumer), and what broke the rule */
 static bool in_poll;
@@ -105,6 +123,10 @@ handle_rebalance(F1Consumer *c)
 	{
 		c->revoked = false;
 		c->revoke(c->arg);
+		/* no longer ours: the new owner commits them */
+		if (c->to_commit != NULL)
+			rd_kafka_topic_partition_list_destroy(c->to_commit);
+		c->to_commit = NULL;
 	}
 	if (parts != NULL)
 	{
@@ -151,6 +173,22 @@ f1_consumer_config_changed(F1Consumer *c)
 	return f1_kafka_client_changed(c->client, consumer_extra());
 }
 
+/*
+ * The worker's group.instance.id: the same for the same worker slot of the
+ * same database of the same cluster (a restarted worker, a promoted
+ * standby: the system identifier is that of its primary), different for
+ * another cluster (a restored dump, a new initdb) or another worker number.
+ * Kafka allows [a-zA-Z0-9._-]; digits only here.  Empty outside a worker.
+ */
+static void
+instance_id(char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (MyBgworkerEntry != NULL && OidIsValid(MyDatabaseId))
+		snprintf(buf, len, "f1tel-" UINT64_FORMAT "-%u-%d", GetSystemIdentifier(),
+				 MyDatabaseId, DatumGetInt32(MyBgworkerEntry->bgw_main_arg));
+}
+
 static void
 prepare_consumer(rd_kafka_conf_t *conf, void *owner)
 {
@@ -164,7 +202,8 @@ f1_consumer_create(F1AssignHook assign, F1RevokeHook revoke, void *arg)
 	rd_kafka_topic_partition_list_t *topics;
 	rd_kafka_resp_err_t err;
 	char	   *error = NULL;
-	const char *const fixed[][2] = {
+	char		instance[96];
+	const char *fixed[][2] = {
 		{"group.id", f1tel_group_id},
 		{"enable.auto.commit", "false"},
 		{"enable.auto.offset.store", "false"},
@@ -177,6 +216,7 @@ f1_consumer_create(F1AssignHook assign, F1RevokeHook revoke, void *arg)
 		{"queued.max.messages.kbytes", "8192"},
 		{"fetch.max.bytes", "4194304"},
 		{"reconnect.backoff.max.ms", "2000"},
+		{"group.instance.id", instance},	/* the last: dropped outside a worker */
 		{NULL, NULL}
 	};
 
@@ -185,6 +225,9 @@ f1_consumer_create(F1AssignHook assign, F1RevokeHook revoke, void *arg)
 	c->revoke = revoke;
 	c->arg = arg;
 	c->pipefd[0] = c->pipefd[1] = -1;
+	instance_id(instance, sizeof(instance));
+	if (instance[0] == '\0')
+		fixed[lengthof(fixed) - 2][0] = NULL;
 
 	c->client = f1_kafka_client_create(RD_KAFKA_CONSUMER, "ingest", fixed, consumer_extra(),
 									   prepare_consumer, c, &error);
@@ -225,9 +268,55 @@ f1_consumer_create(F1AssignHook assign, F1RevokeHook revoke, void *arg)
 		return NULL;
 	}
 	ereport(LOG,
-			(errmsg("f1tel ingest: consuming from %s as group \"%s\"",
-					f1tel_brokers, f1tel_group_id)));
+			(errmsg("f1tel ingest: consuming from %s as group \"%s\", static member \"%s\"",
+					f1tel_brokers, f1tel_group_id, instance)));
 	return c;
+}
+
+/*
+ * Leave the group before closing: a static member's close sends no
+ * LeaveGroup, an unsubscribe does once the assignment is given up (the
+ * revoke reaches rebalance_cb, which with c->closing gives everything up)
+ * and the broker has answered every offset commit still in flight (which
+ * is why those are sent at most once a second: f1_consumer_commit_async).
+ * librdkafka empties the member id when it sends the LeaveGroup, and the
+ * close that follows waits for its answer.  Bounded to 5 s (a broker that
+ * is down: the partitions then wait for session.timeout.ms).
+ */
+static void
+leave_group(F1Consumer *c)
+{
+	TimestampTz deadline = GetCurrentTimestamp() + 5 * USECS_PER_SEC;
+	bool		left = false;
+
+	if (rd_kafka_unsubscribe(c->rk) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return;
+	while (GetCurrentTimestamp() < deadline)
+	{
+		char	   *member = rd_kafka_memberid(c->rk);
+		rd_kafka_message_t *m;
+
+		left = member == NULL || member[0] == '\0';
+		if (member != NULL)
+			rd_kafka_mem_free(c->rk, member);
+		if (left)
+			break;
+		HOLD_INTERRUPTS();
+		in_poll = true;
+		m = rd_kafka_consumer_poll(c->rk, 50);
+		in_poll = false;
+		RESUME_INTERRUPTS();
+		if (m != NULL)
+			rd_kafka_message_destroy(m);
+	}
+	c->revoked = false;
+	if (c->to_assign != NULL)
+		rd_kafka_topic_partition_list_destroy(c->to_assign);
+	c->to_assign = NULL;
+	if (!left)
+		ereport(LOG,
+				(errmsg("f1tel ingest: could not leave the consumer group within 5 s"),
+				 errdetail("The worker's partitions move to the other workers after session.timeout.ms.")));
 }
 
 void
@@ -238,7 +327,12 @@ f1_consumer_destroy(F1Consumer *c)
 	if (c->to_assign != NULL)
 		rd_kafka_topic_partition_list_destroy(c->to_assign);
 	c->to_assign = NULL;
+	if (c->to_commit != NULL)
+		rd_kafka_topic_partition_list_destroy(c->to_commit);
+	c->to_commit = NULL;
 	c->closing = true;
+	if (c->rk != NULL)
+		leave_group(c);
 	if (c->rk != NULL)
 	{
 		/*
@@ -327,9 +421,22 @@ f1_consumer_take_standing_error(F1Consumer *c, int *err, char *buf, size_t len)
 }
 
 bool
+f1_consumer_take_error(F1Consumer *c, char *buf, size_t len)
+{
+	return f1_kafka_client_take_error(c->client, buf, len);
+}
+
+/*
+ * A fatal error may reach the consumer as a message (m->err = _FATAL) rather
+ * than through error_cb: e.g. FENCED_INSTANCE_ID, when an offset commit sent
+ * before a rejoin is answered after the broker gave this static member's
+ * place to its new member id.  librdkafka's own record of it is asked too.
+ */
+bool
 f1_consumer_broken(F1Consumer *c)
 {
-	return c->broken || f1_kafka_client_fatal(c->client);
+	return c->broken || f1_kafka_client_fatal(c->client) ||
+		rd_kafka_fatal_error(c->rk, NULL, 0) != RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
 bool
@@ -348,11 +455,38 @@ f1_consumer_reassign(F1Consumer *c)
 	return ok;
 }
 
+/*
+ * Best effort: the database holds the real offsets; the broker's copy is
+ * for external lag monitors.  One asynchronous commit a second at most, of
+ * the latest offset of each partition since the last: a commit per batch
+ * piles up thousands of requests in flight under load, and an unsubscribe
+ * (leave_group) waits for all of them.
+ */
 void
 f1_consumer_commit_async(F1Consumer *c, rd_kafka_topic_partition_list_t *offsets)
 {
-	/* best effort: the database holds the real offsets */
-	(void) rd_kafka_commit(c->rk, offsets, 1);
+	if (offsets != NULL && offsets->cnt > 0)
+	{
+		if (c->to_commit == NULL)
+			c->to_commit = rd_kafka_topic_partition_list_new(offsets->cnt);
+		for (int i = 0; i < offsets->cnt; i++)
+		{
+			rd_kafka_topic_partition_t *o = &offsets->elems[i];
+			rd_kafka_topic_partition_t *t = rd_kafka_topic_partition_list_find(c->to_commit, o->topic,
+																			  o->partition);
+
+			if (t == NULL)
+				t = rd_kafka_topic_partition_list_add(c->to_commit, o->topic, o->partition);
+			t->offset = o->offset;
+		}
+	}
+	if (c->to_commit == NULL ||
+		!TimestampDifferenceExceeds(c->committed_at, GetCurrentTimestamp(), COMMIT_INTERVAL_MS))
+		return;
+	(void) rd_kafka_commit(c->rk, c->to_commit, 1);
+	rd_kafka_topic_partition_list_destroy(c->to_commit);
+	c->to_commit = NULL;
+	c->committed_at = GetCurrentTimestamp();
 }
 
 int64

@@ -37,6 +37,9 @@ extern bool f1_consumer_outside_poll(const char *what);
 extern F1Consumer *f1_consumer_create(F1AssignHook assign, F1RevokeHook revoke, void *arg);
 extern void f1_consumer_destroy(F1Consumer *c);
 
+/* The latest error of the consumer as a whole since the last call (a broker down...). */
+extern bool f1_consumer_take_error(F1Consumer *c, char *buf, size_t len);
+
 /*
  * The next message or error event, or NULL if none is waiting.  Never
  * blocks.  A rebalance served by the poll is acted on (the hooks) before it
@@ -64,6 +67,7 @@ extern bool f1_consumer_take_standing_error(F1Consumer *c, int *err, char *buf, 
 extern bool f1_consumer_reassign(F1Consumer *c);
 
 /* Commit offsets to the broker too, for external lag monitoring (async). */
+/* offsets NULL: only send what is pending, if it is due */
 extern void f1_consumer_commit_async(F1Consumer *c, rd_kafka_topic_partition_list_t *offsets);
 
 /* The broker's high watermark as last seen (cached, non-blocking); -1 if unknown. */

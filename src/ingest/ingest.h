@@ -71,6 +71,7 @@ extern void f1_parts_report_error(rd_kafka_message_t *m);
  */
 extern void f1_parts_report_consumer_error(const char *topic, int err, const char *text,
 										   bool log);
+extern void f1_parts_record_consumer_error(const char *text);
 /* store the high watermarks of the assigned partitions (ingest_status) */
 extern void f1_parts_refresh_watermarks(void);
 

@@ -18,6 +18,12 @@
  * partition -1, removed once its partitions are assigned
  * (f1_offsets_read).  The same error is written at most every
  * REPEAT_RECORD_MS: librdkafka repeats it at each reconnection.
+ * An error of the consumer as a whole that a retry may cure (a broker down
+ * or unreachable, which librdkafka reports to error_cb and not per
+ * partition) is recorded in last_error of every partition assigned to this
+ * worker: it stands (last_error_at later than last_batch_at) until the
+ * partition's next batch, so the partitions that stall show it and the
+ * others clear it with their next batch.
  */
 #include "postgres.h"
 
@@ -253,6 +259,42 @@ f1_parts_report_consumer_error(const char *topic, int err, const char *text, boo
 		for (int i = 0; i < F1E_COUNT; i++)
 			topics[e.n++] = f1tel_topics[i];
 	(void) f1_xact_run(record_topic_errors, &e, "f1tel ingest: recording an error");
+}
+
+typedef struct ConsumerErrorArgs
+{
+	const char *text;
+} ConsumerErrorArgs;
+
+static void
+record_consumer_error(void *arg)
+{
+	ConsumerErrorArgs *e = arg;
+	HASH_SEQ_STATUS seq;
+	F1Part	   *p;
+	long		cap = Max(hash_get_num_entries(f1_parts), 1);
+	const char **topics = palloc(cap * sizeof(char *));
+	int32	   *ps = palloc(cap * sizeof(int32));
+	int			n = 0;
+
+	hash_seq_init(&seq, f1_parts);
+	while ((p = hash_seq_search(&seq)) != NULL)
+	{
+		if (!p->assigned)
+			continue;
+		topics[n] = p->key.topic;
+		ps[n] = p->key.partition;
+		n++;
+	}
+	f1_offsets_record_errors(f1tel_group_id, n, topics, ps, e->text);
+}
+
+void
+f1_parts_record_consumer_error(const char *text)
+{
+	ConsumerErrorArgs e = {text};
+
+	(void) f1_xact_run(record_consumer_error, &e, "f1tel ingest: recording a Kafka error");
 }
 
 /*

@@ -11,6 +11,9 @@
  *                 library's version (src/shared/extension.c)
  *   collect       what librdkafka has prefetched, up to a batch: at most
  *                 f1tel.batch_size messages and f1tel.batch_max_bytes (batch.c)
+ *                 then the consumer's latest error of its own (a broker
+ *                 down), if any, into last_error of the assigned partitions,
+ *                 at most once a second (partitions.c)
  *   write         a full batch, or one that waited f1tel.batch_wait_ms:
  *                 one transaction with its offsets (batch.c); after an
  *                 error of the environment, again once its back-off is over
@@ -54,6 +57,7 @@
 #include "shared/xact.h"
 
 #define HOUSEKEEPING_MS	5000
+#define KAFKA_ERROR_MS	1000	/* most one Kafka error recorded per second */
 #define MMAP_THRESHOLD_BYTES	(256 * 1024)
 
 F1Consumer *f1_ingest_consumer;
@@ -61,6 +65,7 @@ static Oid	consumer_extoid;	/* the extension the consumer works for */
 static char *worker_name;		/* "ingest N" */
 static TimestampTz first_collected_at;
 static TimestampTz housekeeping_at;
+static TimestampTz kafka_error_at;
 
 static void
 drop_consumer(void)
@@ -140,6 +145,23 @@ report_standing_error(void)
 }
 
 /*
+ * The consumer's latest error (a broker down...) into last_error of the
+ * assigned partitions (partitions.c), at most once a second; what came in
+ * between is in the server log.
+ */
+static void
+record_kafka_error(void)
+{
+	char		text[400];
+
+	if (!TimestampDifferenceExceeds(kafka_error_at, GetCurrentTimestamp(), KAFKA_ERROR_MS) ||
+		!f1_consumer_take_error(f1_ingest_consumer, text, sizeof(text)))
+		return;
+	kafka_error_at = GetCurrentTimestamp();
+	f1_parts_record_consumer_error(text);
+}
+
+/*
  * Write the batch if it is full or has waited long enough; otherwise say how
  * long it may still wait (*timeout).  True if a batch was written.
  */
@@ -189,6 +211,7 @@ housekeeping(void)
 		return;
 	}
 	f1_parts_refresh_watermarks();
+	f1_consumer_commit_async(f1_ingest_consumer, NULL);	/* the last batch's offsets */
 }
 
 static void
@@ -255,6 +278,7 @@ f1tel_ingest_main(Datum main_arg)
 			continue;
 		drained = collect();
 		report_standing_error();
+		record_kafka_error();
 		if (f1_consumer_broken(f1_ingest_consumer))
 		{
 			ereport(LOG, (errmsg("f1tel ingest: rebuilding the Kafka consumer after a failed assignment or a fatal error")));

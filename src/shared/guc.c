@@ -249,7 +249,7 @@ static const IntSetting int_settings[] = {
 	{"f1tel.ingest_workers",
 		"Number of ingest workers (Kafka consumers of one group).",
 		"0 disables ingest.",
-		&f1tel_ingest_workers, 1, 0, 32, PGC_POSTMASTER, 0},
+		&f1tel_ingest_workers, 1, 0, 32, PGC_SIGHUP, 0},
 	{"f1tel.batch_size",
 		"Most Kafka messages written in one ingest transaction.",
 		NULL,

@@ -38,6 +38,8 @@ struct F1KafkaClient
 	char		role[32];
 	char	   *fingerprint;
 	bool		fatal;
+	bool		error_pending;	/* last_error not taken yet */
+	char		last_error[LINE_LEN];	/* the latest error_cb report */
 	Line		ring[RING_SIZE];
 	int			nlines;
 	int			dropped;
@@ -121,10 +123,18 @@ error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 						   rd_kafka_err2name((rd_kafka_resp_err_t) err), reason, note);
 	if (f1_kafka_err_is_standing(err))
 	{
+		/* ingest_status gets it from f1_kafka_client_take_standing() */
 		snprintf(c->standing, sizeof(c->standing), "%s: %s%s",
 				 rd_kafka_err2name((rd_kafka_resp_err_t) err), reason, note);
 		c->standing_err = err;
 		c->standing_new = true;
+	}
+	else
+	{
+		/* ... and the others from f1_kafka_client_take_error() */
+		snprintf(c->last_error, LINE_LEN, "Kafka error %s: %s",
+				 rd_kafka_err2name((rd_kafka_resp_err_t) err), reason);
+		c->error_pending = true;
 	}
 }
 
@@ -263,6 +273,16 @@ void *
 f1_kafka_client_owner(const rd_kafka_t *rk)
 {
 	return ((F1KafkaClient *) rd_kafka_opaque(rk))->owner;
+}
+
+bool
+f1_kafka_client_take_error(F1KafkaClient *c, char *buf, size_t len)
+{
+	if (!c->error_pending)
+		return false;
+	c->error_pending = false;
+	strlcpy(buf, c->last_error, len);
+	return true;
 }
 
 bool

@@ -67,6 +67,12 @@ extern bool f1_kafka_client_take_standing(F1KafkaClient *c, int *err, char *buf,
 /* Whether an error is "standing": no retry cures it (the list is in the .c). */
 extern bool f1_kafka_err_is_standing(int err);
 
+/*
+ * Main thread: the latest other error error_cb recorded since the last call
+ * ("Kafka error _TRANSPORT: …", no value of a setting in it), or false.
+ */
+extern bool f1_kafka_client_take_error(F1KafkaClient *c, char *buf, size_t len);
+
 /* Whether librdkafka reported a fatal error: the client must be rebuilt. */
 extern bool f1_kafka_client_fatal(F1KafkaClient *c);
 

@@ -34,6 +34,7 @@ static const char *const reserved[] = {
 	"auto.offset.reset",		/* "error": data lost to retention is reported */
 	"log.queue",				/* logs are served on the worker's main thread */
 	"enable.partition.eof",
+	"group.instance.id",		/* one per ingest worker: src/ingest/consumer.c */
 	NULL
 };
 

@@ -8,6 +8,10 @@
  * f1tel.bigquery_project or f1tel.enriched_topic is set.  A worker that stopped (an error, a
  * SIGTERM from f1tel.restart_workers(), DROP DATABASE) is started again after
  * a short pause; none is started while the database does not exist.
+ * f1tel.ingest_workers is read again at each reload: ingest workers with a
+ * higher number than it are stopped (SIGTERM: the worker leaves the
+ * consumer group on its way out, src/ingest/consumer.c), missing ones
+ * started; the others go on.
  *
  * Standbys: the launcher and its workers are registered with
  * BgWorkerStart_RecoveryFinished, so while the server is in recovery (a
@@ -51,7 +55,9 @@ typedef struct Slot
 	const char *type;
 	int			number;
 	bool		(*enabled) (void);	/* NULL: always */
+	bool		ingest;			/* wanted while number <= f1tel.ingest_workers */
 	BackgroundWorkerHandle *handle;
+	bool		stopping;		/* SIGTERM sent: no longer wanted */
 	TimestampTz next_start;
 } Slot;
 
@@ -157,18 +163,19 @@ f1tel_launcher_main(Datum main_arg)
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 	pgstat_report_appname("f1tel launcher");
 
-	for (int i = 0; i < f1tel_ingest_workers && nslots < MAX_WORKERS; i++)
+	/* every possible ingest worker has a slot; f1tel.ingest_workers says which run */
+	for (int i = 0; i < MAX_WORKERS - 1; i++)
 		slots[nslots++] = (Slot)
 	{
-		"f1tel_ingest_main", "f1tel ingest", i + 1, NULL, NULL, 0
+		"f1tel_ingest_main", "f1tel ingest", i + 1, NULL, true, NULL, false, 0
 	};
 	slots[nslots++] = (Slot)
 	{
-		"f1tel_sink_main", "f1tel sink", 1, f1tel_sink_enabled, NULL, 0
+		"f1tel_sink_main", "f1tel sink", 1, f1tel_sink_enabled, false, NULL, false, 0
 	};
 
-	ereport(LOG, (errmsg("f1tel launcher started: %d worker(s) for database \"%s\"",
-						 nslots, f1tel_database)));
+	ereport(LOG, (errmsg("f1tel launcher started for database \"%s\": %d ingest worker(s)",
+						 f1tel_database, f1tel_ingest_workers)));
 
 	for (;;)
 	{
@@ -178,8 +185,13 @@ f1tel_launcher_main(Datum main_arg)
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{
+			int			before = f1tel_ingest_workers;
+
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			if (f1tel_ingest_workers != before)
+				ereport(LOG, (errmsg("f1tel launcher: f1tel.ingest_workers changed from %d to %d",
+									 before, f1tel_ingest_workers)));
 		}
 		exists = database_exists();
 		now = GetCurrentTimestamp();
@@ -187,16 +199,25 @@ f1tel_launcher_main(Datum main_arg)
 		{
 			Slot	   *slot = &slots[i];
 			pid_t		pid;
+			bool		wanted = slot->ingest ? slot->number <= f1tel_ingest_workers :
+			(slot->enabled == NULL || slot->enabled());
 
 			if (slot->handle != NULL &&
 				GetBackgroundWorkerPid(slot->handle, &pid) == BGWH_STOPPED)
 			{
 				pfree(slot->handle);
 				slot->handle = NULL;
+				slot->stopping = false;
 				slot->next_start = now + RESTART_PAUSE_MS * INT64CONST(1000);
 			}
-			if (slot->handle == NULL && exists && now >= slot->next_start &&
-				(slot->enabled == NULL || slot->enabled()))
+			if (slot->handle != NULL && slot->ingest && !wanted && !slot->stopping)
+			{
+				ereport(LOG, (errmsg("f1tel launcher: stopping f1tel ingest %d (f1tel.ingest_workers = %d)",
+									 slot->number, f1tel_ingest_workers)));
+				TerminateBackgroundWorker(slot->handle);
+				slot->stopping = true;
+			}
+			if (slot->handle == NULL && exists && now >= slot->next_start && wanted)
 				start_worker(slot);
 		}
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,

@@ -20,6 +20,13 @@
 #   kafka.sh up --dir DIR [--node N]    start a stopped node again on its ports
 #   kafka.sh stop --dir DIR             stop every node, remove the data; the
 #                                       nodes' logs stay in DIR/nodeN/server.log
+#   kafka.sh kill --dir DIR --node N    kill -9 of node N, keeping its data (up
+#                                       starts it again)
+#   kafka.sh leaders --dir DIR          one line per partition of every topic
+#                                       (internal ones too): topic partition
+#                                       leader isr-count replica-count
+#   kafka.sh wait-isr --dir DIR [--timeout S]  wait until every partition has
+#                                       its full ISR (default 120 s)
 #   kafka.sh sums                       rewrite SHA256SUMS from a fresh fetch (after
 #                                       changing kafka.version in pom.xml)
 #
@@ -557,6 +564,64 @@ cmd_stop()
 	rm -f "$DIR/nodes"
 }
 
+# ---- a cluster's faults and state (test/t/110_kafka_cluster.pl) ----
+
+cmd_kill()
+{
+	parse_dir_node "$@"
+	[ -n "$NODE" ] || die "kill needs --node N"
+	[ -f "$DIR/node$NODE/pid" ] || die "node $NODE is not running"
+	kill -KILL "$(cat "$DIR/node$NODE/pid")" 2>/dev/null || true
+	while kill -0 "$(cat "$DIR/node$NODE/pid")" 2>/dev/null; do sleep 0.1; done
+	rm -f "$DIR/node$NODE/pid"
+}
+
+# live_bootstrap DIR: the addresses of the nodes that run
+live_bootstrap()
+{
+	local dir=$1 n out=''
+	for n in $(node_list "$dir" ''); do
+		[ -f "$dir/node$n/pid" ] && kill -0 "$(cat "$dir/node$n/pid")" 2>/dev/null &&
+			out+="${out:+,}127.0.0.1:$(cat "$dir/node$n/port")"
+	done
+	[ -n "$out" ] || die "no node of $DIR runs"
+	echo "$out"
+}
+
+# leaders_of DIR: topic partition leader isr replicas, from a metadata request
+leaders_of()
+{
+	kcat -b "$(live_bootstrap "$1")" -L -J -m 5 2>/dev/null | python3 -c '
+import json, sys
+md = json.load(sys.stdin)
+for t in sorted(md["topics"], key=lambda t: t["topic"]):
+    for p in sorted(t["partitions"], key=lambda p: p["partition"]):
+        print(t["topic"], p["partition"], p["leader"], len(p.get("isrs", [])), len(p.get("replicas", [])))'
+}
+
+cmd_leaders()
+{
+	parse_dir_node "$@"
+	leaders_of "$DIR"
+}
+
+cmd_wait_isr()
+{
+	local timeout=120 args=() deadline
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--timeout) timeout=$2; shift 2 ;;
+		*) args+=("$1"); shift ;;
+		esac
+	done
+	parse_dir_node "${args[@]}"
+	deadline=$((SECONDS + timeout))
+	until leaders_of "$DIR" | awk '$3 < 0 || $4 != $5 {bad = 1} END {exit bad || NR == 0}'; do
+		[ $SECONDS -lt $deadline ] || die "the ISR of some partitions was not full within $timeout s"
+		sleep 1
+	done
+}
+
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 case $cmd in
@@ -567,5 +632,8 @@ down) cmd_down "$@" ;;
 up) cmd_up "$@" ;;
 stop) cmd_stop "$@" ;;
 acl) cmd_acl "$@" ;;
-*) sed -n '2,24s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+kill) cmd_kill "$@" ;;
+leaders) cmd_leaders "$@" ;;
+wait-isr) cmd_wait_isr "$@" ;;
+*) sed -n '2,31s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 esac

@@ -31,7 +31,7 @@ sub feed
 {
 	my (@args) = @_;
 	my ($out, $err) = ('', '');
-	IPC::Run::run([ 'f1tel-feed', '--brokers', "127.0.0.1:$broker->{port}", '--speed', 'max',
+	IPC::Run::run([ 'f1tel-feed', '--brokers', $broker->{brokers}, '--speed', 'max',
 		'--endpoints', join(',', @endpoints), @args, data_dir() . '/9189' ], '>', \$out, '2>', \$err);
 	return ($? >> 8, $err);
 }

@@ -101,6 +101,9 @@ test_syntax(void)
 	CHECKF(strstr(err, "\"group.id\" is set by f1tel") != NULL, "error: %s", err);
 	CHECK(!apply("client.id=x, bootstrap.servers=h:1", NULL));
 	CHECKF(strstr(err, "\"bootstrap.servers\"") != NULL, "error: %s", err);
+	/* one static member per ingest worker (src/ingest/consumer.c) */
+	CHECK(!apply("group.instance.id=mine", NULL));
+	CHECKF(strstr(err, "\"group.instance.id\" is set by f1tel") != NULL, "error: %s", err);
 	end_case();
 
 	begin_case("kafka_config: an unknown first property is named");
