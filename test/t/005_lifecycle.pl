@@ -73,9 +73,9 @@ SKIP:
 		"nothing was skipped: the $stored rows stored are offsets 0 to the stored offset");
 	my ($lo) = ('');
 	IPC::Run::run([ '/usr/bin/python3', '-c', qq{
-	from confluent_kafka import Consumer, TopicPartition
-	c = Consumer({"bootstrap.servers": "$broker->{brokers}", "group.id": "probe"})
-	print(c.get_watermark_offsets(TopicPartition("f1_car_data", 0), timeout=10)[0])} ], '>', \$lo);
+from confluent_kafka import Consumer, TopicPartition
+c = Consumer({"bootstrap.servers": "$broker->{brokers}", "group.id": "probe"})
+print(c.get_watermark_offsets(TopicPartition("f1_car_data", 0), timeout=10)[0])} ], '>', \$lo);
 	chomp $lo;
 	cmp_ok($lo, '>', $stored, "the broker's oldest car_data offset ($lo) is past what was read");
 	$node->safe_psql('postgres', "SELECT f1tel.reset_offset('f1_car_data', 0, $lo)");
