@@ -20,19 +20,25 @@ else
 	SUDO=sudo
 fi
 
-f1tel_missing=
-for p in $F1TEL_PACKAGES; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-		f1tel_missing="$f1tel_missing $p"
-done
-if [ -n "$f1tel_missing" ]; then
-	echo "installing:$f1tel_missing"
+# f1tel_apt_install PACKAGE...: installs those of the Debian packages that
+# are missing (none missing: no apt-get at all)
+f1tel_apt_install() {
+	local p missing=
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing="$missing $p"
+	done
+	[ -n "$missing" ] || return 0
+	echo "installing:$missing"
 	$SUDO apt-get update -qq
 	# installing postgresql-15 may start a cluster on 5432; f1tel's tests and
 	# demo use clusters of their own on other ports
+	# shellcheck disable=SC2086
 	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		$F1TEL_PACKAGES >/dev/null
-fi
+		$missing >/dev/null
+}
+# shellcheck disable=SC2086
+f1tel_apt_install $F1TEL_PACKAGES
 export PATH="/usr/lib/postgresql/15/bin:$PATH"
 
 # google-cloud-bigquery from PyPI, for test/t/030_bigquery_server.pl: in a
@@ -57,16 +63,6 @@ f1tel_install_bq_python() {
 # into the cache (test/kafka/kafka.sh fetch: checked against
 # test/kafka/SHA256SUMS, offline once cached).
 f1tel_install_kafka() {
-	local p missing=
-	for p in openjdk-17-jre-headless maven; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-			missing="$missing $p"
-	done
-	if [ -n "$missing" ]; then
-		echo "installing:$missing"
-		$SUDO apt-get update -qq
-		$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-			$missing >/dev/null
-	fi
+	f1tel_apt_install openjdk-17-jre-headless maven
 	$SUDO "$(dirname "${BASH_SOURCE[0]}")/kafka/kafka.sh" fetch >/dev/null
 }

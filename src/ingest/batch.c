@@ -295,23 +295,11 @@ static void
 record_batch_error(void *arg)
 {
 	BatchError *e = arg;
-	HASH_SEQ_STATUS seq;
-	F1Part	   *p;
-	long		cap = Max(hash_get_num_entries(f1_parts), 1);
-	const char **topics = palloc(cap * sizeof(char *));
-	int32	   *ps = palloc(cap * sizeof(int32));
-	int			n = 0;
+	const char **topics;
+	int32	   *ps;
+	int			n = f1_parts_list(F1P_IN_BATCH, &topics, &ps);
 
-	hash_seq_init(&seq, f1_parts);
-	while ((p = hash_seq_search(&seq)) != NULL)
-	{
-		if (p->first < 0)
-			continue;
-		topics[n] = p->key.topic;
-		ps[n] = p->key.partition;
-		n++;
-	}
-	f1_offsets_record_batch_error(f1tel_group_id, n, topics, ps, e->text);
+	f1_offsets_record_errors(f1tel_group_id, n, topics, ps, e->text, true);
 }
 
 /*

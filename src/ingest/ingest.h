@@ -75,6 +75,18 @@ extern void f1_parts_record_consumer_error(const char *text);
 /* store the high watermarks of the assigned partitions (ingest_status) */
 extern void f1_parts_refresh_watermarks(void);
 
+/*
+ * The partitions assigned to this worker (F1P_ASSIGNED) or holding messages
+ * of the batch being collected (F1P_IN_BATCH): their topics and numbers in
+ * two arrays palloc'd in the current memory context; returns how many.
+ */
+typedef enum F1PartSet
+{
+	F1P_ASSIGNED,
+	F1P_IN_BATCH,
+} F1PartSet;
+extern int	f1_parts_list(F1PartSet which, const char ***topics, int32 **partitions);
+
 /* ---- batch.c ---- */
 extern void f1_collect_init(void);
 extern int	f1_collected_count(void);

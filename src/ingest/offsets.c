@@ -21,9 +21,7 @@ static SPIPlanPtr read_plan;
 static SPIPlanPtr advance_plan;
 static SPIPlanPtr error_plan;
 static SPIPlanPtr watermark_plan;
-static SPIPlanPtr batch_error_plan;
 static SPIPlanPtr topic_error_plan;
-static SPIPlanPtr errors_plan;
 
 void
 f1_offsets_read(const char *group, int n, const char *const *topics,
@@ -205,58 +203,36 @@ f1_offsets_set_watermarks(const char *group, int n, const char *const *topics,
 
 void
 f1_offsets_record_errors(const char *group, int n, const char *const *topics,
-						 const int32 *partitions, const char *error)
+						const int32 *partitions, const char *error, bool count_retry)
 {
+	static SPIPlanPtr plans[2];
+	SPIPlanPtr *plan = &plans[count_retry ? 1 : 0];
 	Datum		values[4];
 	int			rc;
 
 	if (n == 0)
 		return;
-	if (errors_plan == NULL)
+	if (*plan == NULL)
 	{
 		Oid			types[4] = {TEXTOID, TEXTARRAYOID, INT4ARRAYOID, TEXTOID};
 
-		errors_plan = f1_keep_plan("UPDATE f1tel.kafka_offsets o"
-						   " SET last_error = $4, last_error_at = pg_catalog.now()"
-						   " FROM unnest($2, $3) AS u(t, p)"
-						   " WHERE o.group_id = $1 AND o.topic = u.t AND o.partition = u.p",
-						   4, types);
+		*plan = f1_keep_plan(count_retry ?
+							 "UPDATE f1tel.kafka_offsets o"
+							 " SET last_error = $4, last_error_at = pg_catalog.now(),"
+							 " retries = o.retries + 1"
+							 " FROM unnest($2, $3) AS u(t, p)"
+							 " WHERE o.group_id = $1 AND o.topic = u.t AND o.partition = u.p" :
+							 "UPDATE f1tel.kafka_offsets o"
+							 " SET last_error = $4, last_error_at = pg_catalog.now()"
+							 " FROM unnest($2, $3) AS u(t, p)"
+							 " WHERE o.group_id = $1 AND o.topic = u.t AND o.partition = u.p",
+							 4, types);
 	}
 	values[0] = CStringGetTextDatum(group);
 	values[1] = f1_text_array(n, topics);
 	values[2] = f1_int4_array(n, partitions);
 	values[3] = CStringGetTextDatum(error);
-	rc = SPI_execute_plan(errors_plan, values, NULL, false, 0);
-	if (rc != SPI_OK_UPDATE)
-		elog(ERROR, "f1tel: recording an error in f1tel.kafka_offsets failed: %s",
-			 SPI_result_code_string(rc));
-}
-
-void
-f1_offsets_record_batch_error(const char *group, int n, const char *const *topics,
-							  const int32 *partitions, const char *error)
-{
-	Datum		values[4];
-	int			rc;
-
-	if (n == 0)
-		return;
-	if (batch_error_plan == NULL)
-	{
-		Oid			types[4] = {TEXTOID, TEXTARRAYOID, INT4ARRAYOID, TEXTOID};
-
-		batch_error_plan = f1_keep_plan("UPDATE f1tel.kafka_offsets o"
-								" SET last_error = $4, last_error_at = pg_catalog.now(),"
-								" retries = o.retries + 1"
-								" FROM unnest($2, $3) AS u(t, p)"
-								" WHERE o.group_id = $1 AND o.topic = u.t AND o.partition = u.p",
-								4, types);
-	}
-	values[0] = CStringGetTextDatum(group);
-	values[1] = f1_text_array(n, topics);
-	values[2] = f1_int4_array(n, partitions);
-	values[3] = CStringGetTextDatum(error);
-	rc = SPI_execute_plan(batch_error_plan, values, NULL, false, 0);
+	rc = SPI_execute_plan(*plan, values, NULL, false, 0);
 	if (rc != SPI_OK_UPDATE)
 		elog(ERROR, "f1tel: recording an error in f1tel.kafka_offsets failed: %s",
 			 SPI_result_code_string(rc));

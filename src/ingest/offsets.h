@@ -45,15 +45,12 @@ extern void f1_offsets_record_error(const char *group, const char *topic,
 									int32 partition, const char *error);
 
 /*
- * Record that the batch holding these partitions failed for a reason of the
- * environment and will be written again: last_error, last_error_at, and one
- * more in retries (set back to 0 by f1_offsets_advance).
+ * last_error (and its time) of these partitions; with count_retry, also one
+ * more in retries (set back to 0 by f1_offsets_advance): the batch holding
+ * them failed for a reason of the environment and will be written again.
  */
-/* last_error (and its time) of these partitions, retries left alone */
 extern void f1_offsets_record_errors(const char *group, int n, const char *const *topics,
-									 const int32 *partitions, const char *error);
-extern void f1_offsets_record_batch_error(const char *group, int n,
-										  const char *const *topics,
-										  const int32 *partitions, const char *error);
+									const int32 *partitions, const char *error,
+									bool count_retry);
 
 #endif							/* F1TEL_OFFSETS_H */

@@ -261,6 +261,28 @@ f1_parts_report_consumer_error(const char *topic, int err, const char *text, boo
 	(void) f1_xact_run(record_topic_errors, &e, "f1tel ingest: recording an error");
 }
 
+int
+f1_parts_list(F1PartSet which, const char ***topics, int32 **partitions)
+{
+	HASH_SEQ_STATUS seq;
+	F1Part	   *p;
+	long		cap = Max(hash_get_num_entries(f1_parts), 1);
+	int			n = 0;
+
+	*topics = palloc(cap * sizeof(char *));
+	*partitions = palloc(cap * sizeof(int32));
+	hash_seq_init(&seq, f1_parts);
+	while ((p = hash_seq_search(&seq)) != NULL)
+	{
+		if (which == F1P_ASSIGNED ? !p->assigned : p->first < 0)
+			continue;
+		(*topics)[n] = p->key.topic;
+		(*partitions)[n] = p->key.partition;
+		n++;
+	}
+	return n;
+}
+
 typedef struct ConsumerErrorArgs
 {
 	const char *text;
@@ -270,23 +292,11 @@ static void
 record_consumer_error(void *arg)
 {
 	ConsumerErrorArgs *e = arg;
-	HASH_SEQ_STATUS seq;
-	F1Part	   *p;
-	long		cap = Max(hash_get_num_entries(f1_parts), 1);
-	const char **topics = palloc(cap * sizeof(char *));
-	int32	   *ps = palloc(cap * sizeof(int32));
-	int			n = 0;
+	const char **topics;
+	int32	   *ps;
+	int			n = f1_parts_list(F1P_ASSIGNED, &topics, &ps);
 
-	hash_seq_init(&seq, f1_parts);
-	while ((p = hash_seq_search(&seq)) != NULL)
-	{
-		if (!p->assigned)
-			continue;
-		topics[n] = p->key.topic;
-		ps[n] = p->key.partition;
-		n++;
-	}
-	f1_offsets_record_errors(f1tel_group_id, n, topics, ps, e->text);
+	f1_offsets_record_errors(f1tel_group_id, n, topics, ps, e->text, false);
 }
 
 void
@@ -305,24 +315,13 @@ f1_parts_record_consumer_error(const char *text)
 static void
 store_watermarks(void *arg)
 {
-	HASH_SEQ_STATUS seq;
-	F1Part	   *p;
-	long		cap = Max(hash_get_num_entries(f1_parts), 1);
-	const char **topics = palloc(cap * sizeof(char *));
-	int32	   *ps = palloc(cap * sizeof(int32));
-	int64	   *hw = palloc(cap * sizeof(int64));
-	int			n = 0;
+	const char **topics;
+	int32	   *ps;
+	int			n = f1_parts_list(F1P_ASSIGNED, &topics, &ps);
+	int64	   *hw = palloc(Max(n, 1) * sizeof(int64));
 
-	hash_seq_init(&seq, f1_parts);
-	while ((p = hash_seq_search(&seq)) != NULL)
-	{
-		if (!p->assigned)
-			continue;
-		topics[n] = p->key.topic;
-		ps[n] = p->key.partition;
-		hw[n] = f1_consumer_high_watermark(f1_ingest_consumer, p->key.topic, p->key.partition);
-		n++;
-	}
+	for (int i = 0; i < n; i++)
+		hw[i] = f1_consumer_high_watermark(f1_ingest_consumer, topics[i], ps[i]);
 	f1_offsets_set_watermarks(f1tel_group_id, n, topics, ps, hw);
 }
 

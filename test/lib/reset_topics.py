@@ -48,11 +48,11 @@ def main():
         wait_all(admin.delete_topics(doomed, operation_timeout=30),
                  "deleting", {"UNKNOWN_TOPIC_OR_PART"})
     deadline = time.time() + 120
-    todo = dict(wanted)
-    while todo:
+    pending = dict(wanted)
+    while pending:
         new = [NewTopic(t, partitions, replication,
                         config={"cleanup.policy": "compact"} if p == "compact" else {})
-               for t, p in todo.items()]
+               for t, p in pending.items()]
         retry = {}
         for topic, fut in admin.create_topics(new, operation_timeout=30).items():
             try:
@@ -61,11 +61,11 @@ def main():
                 err = e.args[0]
                 # still being deleted: try again
                 if err.name() in ("TOPIC_ALREADY_EXISTS", "UNKNOWN_TOPIC_OR_PART") and time.time() < deadline:
-                    retry[topic] = todo[topic]
+                    retry[topic] = pending[topic]
                 else:
                     raise SystemExit(f"reset_topics.py: creating {topic}: {err.str()}")
-        todo = retry
-        if todo:
+        pending = retry
+        if pending:
             time.sleep(1)
     # wait until every partition has a leader
     while time.time() < deadline:
