@@ -46,7 +46,8 @@ our (@STAGING, %KEYS);
 		  or die "src/shared/endpoints.c: $!";
 		<$fh>;
 	};
-	@STAGING = $src =~ /\[F1E_\w+\]\s*=\s*\{\s*F1E_\w+\s*,\s*"(\w+)"/g;
+	# one EP(F1E_..., "name", ...) line per endpoint (the [F1E_...] = {F1E_..., "name" of old)
+	@STAGING = $src =~ /(?:\[F1E_\w+\]\s*=\s*\{|\bEP\()\s*F1E_\w+\s*,\s*"(\w+)"/g;
 	while ($src =~ /static const F1Column (\w+)_columns\[\] = \{(.*?)\};/sg)
 	{
 		my ($ep, $cols) = ($1, $2);
