@@ -46,6 +46,7 @@ our (@STAGING, %KEYS, %GAPS);
 		  or die "src/shared/endpoints.c: $!";
 		<$fh>;
 	};
+	# one EP(F1E_..., "name", ...) line per endpoint
 	@STAGING = $src =~ /^\s*EP\(F1E_\w+,\s*"(\w+)"/mg;
 	while ($src =~ /static const F1Column (\w+)_columns\[\] = \{(.*?)\};/sg)
 	{
