@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # sql/upgrade/sync_0.2.py — writes the issue-10 section of f1tel--0.1--0.2.sql
 # from the source files (src/ingest/schema.sql, src/enrich/driver_laps.sql,
-# src/enrich/triggers.sql), so that the upgrade step and a fresh install cannot
+# src/enrich/triggers.sql, views.sql, race_views.sql), so that the upgrade step and a fresh install cannot
 # drift apart: after changing those objects, run it from the repository root
 # (python3 sql/upgrade/sync_0.2.py) and commit both.  It replaces its own
 # section when run again.  test/t/070_upgrade.pl checks the result.
@@ -43,6 +43,8 @@ dlviews=''
 for v in ('driver_laps_latest_session', 'fastest_laps'):
     d=between(vw, 'CREATE VIEW f1tel.%s AS' % v, ';\n')+';\n'
     dlviews+=d.replace('CREATE VIEW', 'CREATE OR REPLACE VIEW', 1)+'\n'
+rv=open('src/enrich/race_views.sql').read()
+race_views=rv[rv.index('*/\n')+3:].lstrip('\n')	# all but its header comment
 tcomment=between(dl, "COMMENT ON TABLE f1tel.driver_laps IS", ";\n")+';\n'
 locks=between(tr, '/*\n * The lock of a whole session:', '/*\n * Recomputes the laps in p_ranges')
 
@@ -65,7 +67,7 @@ DROP TRIGGER driver_laps_sync_delete ON f1tel.position;
 DROP TRIGGER driver_laps_sync_truncate ON f1tel.position;
 DROP FUNCTION f1tel.position_sync();
 
-''' + syncs + do + tcomment + '\n' + dlviews
+''' + syncs + do + tcomment + '\n' + dlviews + '/* the race views (src/enrich/race_views.sql) */\n' + race_views + '\n'
 BEGIN='/*\n * Every OpenF1 endpoint, and a driver_laps that knows the race (issue 10):'
 if BEGIN in s:
     a=s.index(BEGIN); b=s.index('/*\n * Security (issue 9)')
