@@ -130,7 +130,7 @@ UNIT_SRCS = src/ingest/decode.c src/shared/endpoints.c src/ingest/timestamp.c sr
 DECODE_UNITS = test/unit/test_decode_fields test/unit/test_decode_messages \
 	test/unit/test_decode_recorded test/unit/test_timestamp test/unit/test_decode_gaps \
 	test/unit/test_decode_race
-$(DECODE_UNITS): test/unit/%: test/unit/%.c test/unit/harness.h $(UNIT_SRCS) src/ingest/decode.h \
+$(DECODE_UNITS): test/unit/%: test/unit/%.c test/unit/harness.h $(UNIT_SRCS) src/ingest/decode.h src/ingest/decode_int.h \
 		src/shared/endpoints.h
 	$(CC) $(TOOL_CFLAGS) -fsanitize=address,undefined -o $@ $< $(UNIT_SRCS) \
 		$(shell pkg-config --libs json-c) $(shell pkg-config --libs zlib)

@@ -34,6 +34,7 @@
 #include <json-c/json_tokener.h>
 
 #include "ingest/decode.h"
+#include "ingest/decode_int.h"
 
 #define INITIAL_ROWS	256
 #define INITIAL_POOL	8192
@@ -42,15 +43,6 @@
 
 /* One tokener per thread, created on first use; f1_batch_free() drops it. */
 static __thread json_tokener *thread_tokener;
-
-/* What a decode call needs to report an error. */
-typedef struct DecodeCtx
-{
-	F1Batch    *batch;
-	char	   *errbuf;
-	size_t		errlen;
-	long		record;			/* index in the JSON array, -1 for an object */
-} DecodeCtx;
 
 /* ---- batches ----------------------------------------------------------- */
 
@@ -143,8 +135,8 @@ reserve_rows(F1Batch *batch, size_t extra)
 }
 
 /* Room for `need` more pool bytes; false if it cannot be had. */
-static bool
-reserve_pool(F1Batch *batch, size_t need)
+bool
+f1dec_reserve_pool(F1Batch *batch, size_t need)
 {
 	size_t		newcap;
 	char	   *p;
@@ -168,11 +160,10 @@ reserve_pool(F1Batch *batch, size_t need)
 
 /* ---- errors -------------------------------------------------------------- */
 
-static int	fail(DecodeCtx *cx, const char *fmt,...) __attribute__((format(printf, 2, 3)));
 
 /* Writes "<endpoint>: [record <i>: ]<message>" and returns -1. */
-static int
-fail(DecodeCtx *cx, const char *fmt,...)
+int
+f1dec_fail(DecodeCtx *cx, const char *fmt,...)
 {
 	va_list		ap;
 	size_t		used;
@@ -194,8 +185,8 @@ fail(DecodeCtx *cx, const char *fmt,...)
 	return -1;
 }
 
-static int
-fail_oom(DecodeCtx *cx)
+int
+f1dec_fail_oom(DecodeCtx *cx)
 {
 	if (cx->errbuf != NULL && cx->errlen > 0)
 		snprintf(cx->errbuf, cx->errlen, "out of memory");
@@ -203,8 +194,8 @@ fail_oom(DecodeCtx *cx)
 }
 
 /* "a string", "an integer", ... for messages */
-static const char *
-json_type_desc(json_object *v)
+const char *
+f1dec_json_type_desc(json_object *v)
 {
 	switch (json_object_get_type(v))
 	{
@@ -255,8 +246,8 @@ column_type_desc(F1Type type)
  * Input quoted in a message, made safe for one line: at most 40 bytes,
  * anything but printable ASCII shown as '?'.
  */
-static const char *
-quote_input(char *buf, size_t buflen, const char *s, size_t len)
+const char *
+f1dec_quote_input(char *buf, size_t buflen, const char *s, size_t len)
 {
 	size_t		n = 0;
 	size_t		max = buflen - 4;
@@ -368,14 +359,14 @@ put_int(char *p, int64_t v)
 }
 
 /* An integer value outside [min, max]: the reason. */
-static int
-fail_range(DecodeCtx *cx, const char *what, const F1Column *col, int64_t x)
+int
+f1dec_fail_range(DecodeCtx *cx, const char *what, const F1Column *col, int64_t x)
 {
 	/* json-c clamps integers beyond 64 bits to the int64 limits */
 	if (x == INT64_MAX || x == INT64_MIN)
-		return fail(cx, "field \"%s\"%s: integer out of range [%lld, %lld]",
+		return f1dec_fail(cx, "field \"%s\"%s: integer out of range [%lld, %lld]",
 					col->name, what, (long long) col->min, (long long) col->max);
-	return fail(cx, "field \"%s\"%s: %lld out of range [%lld, %lld]",
+	return f1dec_fail(cx, "field \"%s\"%s: %lld out of range [%lld, %lld]",
 				col->name, what, (long long) x,
 				(long long) col->min, (long long) col->max);
 }
@@ -392,8 +383,8 @@ decode_int_array(DecodeCtx *cx, const F1Column *col, json_object *v,
 
 	/* "{" + n elements of at most 11 chars, each with a separator + "}" */
 	if (n > (MAX_POOL - 2) / (INT4_LITERAL_MAX + 1) ||
-		!reserve_pool(batch, 2 + n * (INT4_LITERAL_MAX + 1)))
-		return fail_oom(cx);
+		!f1dec_reserve_pool(batch, 2 + n * (INT4_LITERAL_MAX + 1)))
+		return f1dec_fail_oom(cx);
 	start = p = batch->pool + batch->poollen;
 	*p++ = '{';
 	for (size_t i = 0; i < n; i++)
@@ -416,158 +407,19 @@ decode_int_array(DecodeCtx *cx, const F1Column *col, json_object *v,
 				char		what[40];
 
 				snprintf(what, sizeof(what), " element %zu", i);
-				return fail_range(cx, what, col, x);
+				return f1dec_fail_range(cx, what, col, x);
 			}
 			p = put_int(p, x);
 		}
 		else
-			return fail(cx, "field \"%s\" element %zu: expected an integer or null, got %s",
-						col->name, i, json_type_desc(e));
+			return f1dec_fail(cx, "field \"%s\" element %zu: expected an integer or null, got %s",
+						col->name, i, f1dec_json_type_desc(e));
 	}
 	*p++ = '}';
 	out->v.str.off = (uint32_t) batch->poollen;
 	out->v.str.len = (uint32_t) (p - start);
 	batch->poollen += (size_t) (p - start);
 	return 0;
-}
-
-/* A JSON number (integer or float) as a finite double; 0 or -1. */
-static int
-decode_number(DecodeCtx *cx, const char *field, const char *what,
-			  json_object *v, double *out)
-{
-	if (json_object_get_type(v) == json_type_int)
-	{
-		int64_t		x = json_object_get_int64(v);
-
-		if (x == INT64_MAX || x == INT64_MIN)
-			return fail(cx, "field \"%s\"%s: integer out of range", field, what);
-		*out = (double) x;
-		return 0;
-	}
-	*out = json_object_get_double(v);
-	if (!isfinite(*out))
-		return fail(cx, "field \"%s\"%s: not a finite number", field, what);
-	return 0;
-}
-
-/*
- * d as the shortest decimal text that reads back as the very same double
- * ("88.1", not "88.099999999999994"): %.15g, else %.16g, else %.17g,
- * which always does.  At most 24 characters and a NUL at p.
- */
-static int
-put_double(char *p, double d)
-{
-	int			n = 0;
-
-	for (int prec = 15; prec <= 17; prec++)
-	{
-		n = snprintf(p, 25, "%.*g", prec, d);
-		if (prec == 17 || strtod(p, NULL) == d)
-			break;
-	}
-	return n;
-}
-
-/*
- * The qualifying shape of a gap field, [q1, q2, q3] of numbers or nulls,
- * as PostgreSQL's float8[] literal, into the pool.  Each number is written
- * so that PostgreSQL reads back the very double (put_double).
- */
-static int
-decode_float_array(DecodeCtx *cx, const F1Column *col, json_object *v,
-				   F1Value *out)
-{
-	F1Batch    *batch = cx->batch;
-	const char *field = F1_COLUMN_FIELD(col);
-	size_t		n = json_object_array_length(v);
-	char	   *start,
-			   *p;
-
-	if (n > F1_GAP_Q_MAX)
-		return fail(cx, "field \"%s\": an array of %zu elements, expected at most %d (Q1, Q2, Q3)",
-					field, n, F1_GAP_Q_MAX);
-	/* "{" + n elements of at most 24 chars, each with a separator + "}" */
-	if (!reserve_pool(batch, 2 + n * 25))
-		return fail_oom(cx);
-	start = p = batch->pool + batch->poollen;
-	*p++ = '{';
-	for (size_t i = 0; i < n; i++)
-	{
-		json_object *e = json_object_array_get_idx(v, i);
-		json_type	et = json_object_get_type(e);
-		char		what[40];
-		double		d;
-
-		if (i > 0)
-			*p++ = ',';
-		if (e == NULL)
-		{
-			memcpy(p, "NULL", 4);
-			p += 4;
-			continue;
-		}
-		snprintf(what, sizeof(what), " element %zu", i);
-		if (et != json_type_int && et != json_type_double)
-			return fail(cx, "field \"%s\"%s: expected a number of seconds or null, got %s",
-						field, what, json_type_desc(e));
-		if (decode_number(cx, field, what, e, &d) < 0)
-			return -1;
-		p += put_double(p, d);
-	}
-	*p++ = '}';
-	out->v.str.off = (uint32_t) batch->poollen;
-	out->v.str.len = (uint32_t) (p - start);
-	batch->poollen += (size_t) (p - start);
-	return 0;
-}
-
-/*
- * What a gap field may hold, for messages: 'a number of seconds, "+N
- * LAP(S)", an array of three (Q1, Q2, Q3) or null', as its F1T_GAP column's
- * shapes say (col is that column or one of its _laps and _q siblings).
- */
-static const char *
-gap_shapes_desc(const F1Endpoint *ep, const F1Column *col)
-{
-	const char *field = F1_COLUMN_FIELD(col);
-	int			shapes = 0;
-
-	for (int c = 0; c < ep->ncolumns; c++)
-	{
-		if (ep->columns[c].type == F1T_GAP && strcmp(ep->columns[c].name, field) == 0)
-			shapes = ep->columns[c].shapes;
-	}
-	switch (shapes & (F1G_LAPS | F1G_Q))
-	{
-		case F1G_LAPS:
-			return "a number of seconds, \"+N LAP(S)\" or null";
-		case F1G_Q:
-			return "a number of seconds, an array of three (Q1, Q2, Q3) or null";
-		case F1G_LAPS | F1G_Q:
-			return "a number of seconds, \"+N LAP(S)\", an array of three (Q1, Q2, Q3) or null";
-	}
-	return "a number of seconds or null";
-}
-
-/* A gap field's value of the wrong shape: the reason, strings quoted. */
-static int
-fail_gap(DecodeCtx *cx, const F1Column *col, json_object *v)
-{
-	const char *expected = gap_shapes_desc(cx->batch->ep, col);
-
-	if (json_object_get_type(v) == json_type_string)
-	{
-		char		q[48];
-
-		return fail(cx, "field \"%s\": expected %s, got \"%s\"",
-					F1_COLUMN_FIELD(col), expected,
-					quote_input(q, sizeof(q), json_object_get_string(v),
-								(size_t) json_object_get_string_len(v)));
-	}
-	return fail(cx, "field \"%s\": expected %s, got %s",
-				F1_COLUMN_FIELD(col), expected, json_type_desc(v));
 }
 
 /* One field of a record into out; 0 or -1. */
@@ -588,52 +440,18 @@ decode_value(DecodeCtx *cx, const F1Column *col, json_object *v, F1Value *out)
 					break;
 				x = json_object_get_int64(v);
 				if (x < col->min || x > col->max)
-					return fail_range(cx, "", col, x);
+					return f1dec_fail_range(cx, "", col, x);
 				out->v.i4 = (int32_t) x;
 				return 0;
 			}
 		case F1T_FLOAT8:
 			if (jt != json_type_int && jt != json_type_double)
 				break;
-			return decode_number(cx, col->name, "", v, &out->v.f8);
+			return f1dec_decode_number(cx, col->name, "", v, &out->v.f8);
 		case F1T_GAP:
-			if (jt == json_type_int || jt == json_type_double)
-				return decode_number(cx, col->name, "", v, &out->v.f8);
-			if ((jt == json_type_string && (col->shapes & F1G_LAPS)) ||
-				(jt == json_type_array && (col->shapes & F1G_Q)))
-			{
-				/* the _laps or _q column holds it (and checks it) */
-				out->isnull = true;
-				return 0;
-			}
-			return fail_gap(cx, col, v);
 		case F1T_GAP_LAPS:
-			if (jt == json_type_string)
-			{
-				const char *s = json_object_get_string(v);
-				size_t		len = (size_t) json_object_get_string_len(v);
-				int64_t		n;
-
-				if (!f1_parse_laps_behind(s, len, &n))
-					return fail_gap(cx, col, v);
-				if (n < col->min || n > col->max)
-				{
-					char		q[48];
-
-					return fail(cx, "field \"%s\": \"%s\": %lld laps out of range [%lld, %lld]",
-								F1_COLUMN_FIELD(col), quote_input(q, sizeof(q), s, len),
-								(long long) n, (long long) col->min, (long long) col->max);
-				}
-				out->v.i4 = (int32_t) n;
-				return 0;
-			}
-			out->isnull = true;
-			return 0;
 		case F1T_GAP_Q:
-			if (jt == json_type_array)
-				return decode_float_array(cx, col, v, out);
-			out->isnull = true;
-			return 0;
+			return f1_decode_gap(cx, col, v, out);
 		case F1T_BOOL:
 			if (jt != json_type_boolean)
 				break;
@@ -653,15 +471,15 @@ decode_value(DecodeCtx *cx, const F1Column *col, json_object *v, F1Value *out)
 				if (len == 0)
 				{
 					/* pool + off must point somewhere, even for "" */
-					if (batch->pool == NULL && !reserve_pool(batch, 1))
-						return fail_oom(cx);
+					if (batch->pool == NULL && !f1dec_reserve_pool(batch, 1))
+						return f1dec_fail_oom(cx);
 					return 0;
 				}
 				if (memchr(s, '\0', len) != NULL)
-					return fail(cx, "field \"%s\": text contains a NUL character (\\u0000)",
+					return f1dec_fail(cx, "field \"%s\": text contains a NUL character (\\u0000)",
 								col->name);
-				if (!reserve_pool(batch, len))
-					return fail_oom(cx);
+				if (!f1dec_reserve_pool(batch, len))
+					return f1dec_fail_oom(cx);
 				memcpy(batch->pool + batch->poollen, s, len);
 				batch->poollen += len;
 				return 0;
@@ -679,8 +497,8 @@ decode_value(DecodeCtx *cx, const F1Column *col, json_object *v, F1Value *out)
 				{
 					char		q[48];
 
-					return fail(cx, "field \"%s\": invalid date-time \"%s\"",
-								col->name, quote_input(q, sizeof(q), s, len));
+					return f1dec_fail(cx, "field \"%s\": invalid date-time \"%s\"",
+								col->name, f1dec_quote_input(q, sizeof(q), s, len));
 				}
 				return 0;
 			}
@@ -689,8 +507,8 @@ decode_value(DecodeCtx *cx, const F1Column *col, json_object *v, F1Value *out)
 				break;
 			return decode_int_array(cx, col, v, out);
 	}
-	return fail(cx, "field \"%s\": expected %s, got %s",
-				col->name, column_type_desc(col->type), json_type_desc(v));
+	return f1dec_fail(cx, "field \"%s\": expected %s, got %s",
+				col->name, column_type_desc(col->type), f1dec_json_type_desc(v));
 }
 
 /* One JSON object into a new row; 0 or -1. */
@@ -707,7 +525,7 @@ decode_record(DecodeCtx *cx, json_object *obj, int32_t partition,
 	 * of bad records must not make the batch grow before it is rejected.
 	 */
 	if (!reserve_rows(batch, 1))
-		return fail_oom(cx);
+		return f1dec_fail_oom(cx);
 	row = &batch->values[(size_t) batch->nrows * ep->ncolumns];
 	for (int c = 0; c < ep->ncolumns; c++)
 	{
@@ -717,9 +535,9 @@ decode_record(DecodeCtx *cx, json_object *obj, int32_t partition,
 		if (!json_object_object_get_ex(obj, F1_COLUMN_FIELD(col), &v))
 		{
 			if (col->key)
-				return fail(cx, "missing key field \"%s\"", col->name);
+				return f1dec_fail(cx, "missing key field \"%s\"", col->name);
 			if (col->notnull)
-				return fail(cx, "missing required field \"%s\"", col->name);
+				return f1dec_fail(cx, "missing required field \"%s\"", col->name);
 			row[c].isnull = true;
 			continue;
 		}
@@ -727,9 +545,9 @@ decode_record(DecodeCtx *cx, json_object *obj, int32_t partition,
 		{
 			/* JSON null */
 			if (col->key)
-				return fail(cx, "missing key field \"%s\"", col->name);
+				return f1dec_fail(cx, "missing key field \"%s\"", col->name);
 			if (col->notnull)
-				return fail(cx, "field \"%s\": null not allowed", col->name);
+				return f1dec_fail(cx, "field \"%s\": null not allowed", col->name);
 			row[c].isnull = true;
 			continue;
 		}
@@ -779,13 +597,13 @@ parse_json(DecodeCtx *cx, const char *payload, size_t len, json_object **rootp)
 	*rootp = NULL;
 	if (tok == NULL)
 	{
-		fail_oom(cx);
+		f1dec_fail_oom(cx);
 		return false;
 	}
 	end = utf8_check((const unsigned char *) payload, len);
 	if (end < len)
 	{
-		fail(cx, "not valid JSON: invalid UTF-8 at byte %zu", end);
+		f1dec_fail(cx, "not valid JSON: invalid UTF-8 at byte %zu", end);
 		return false;
 	}
 	root = json_tokener_parse_ex(tok, payload, (int) len);
@@ -810,7 +628,7 @@ parse_json(DecodeCtx *cx, const char *payload, size_t len, json_object **rootp)
 	if (jerr != json_tokener_success)
 	{
 		json_object_put(root);
-		fail(cx, "not valid JSON: %s at byte %zu",
+		f1dec_fail(cx, "not valid JSON: %s at byte %zu",
 			 json_tokener_error_desc(jerr), end);
 		return false;
 	}
@@ -820,7 +638,7 @@ parse_json(DecodeCtx *cx, const char *payload, size_t len, json_object **rootp)
 	if (end < len)
 	{
 		json_object_put(root);
-		fail(cx, "not valid JSON: trailing data after the JSON value at byte %zu",
+		f1dec_fail(cx, "not valid JSON: trailing data after the JSON value at byte %zu",
 			 end);
 		return false;
 	}
@@ -849,9 +667,9 @@ f1_decode_message(F1Batch *batch, const char *payload, size_t len,
 	saved_poollen = batch->poollen;
 
 	if (payload == NULL || len == 0)
-		return fail(&cx, "empty message");
+		return f1dec_fail(&cx, "empty message");
 	if (len > INT_MAX)
-		return fail(&cx, "message too large (%zu bytes)", len);
+		return f1dec_fail(&cx, "message too large (%zu bytes)", len);
 
 	if (!parse_json(&cx, payload, len, &root))
 		return -1;
@@ -871,16 +689,16 @@ f1_decode_message(F1Batch *batch, const char *payload, size_t len,
 
 					cx.record = (long) i;
 					if (json_object_get_type(rec) != json_type_object)
-						rc = fail(&cx, "expected a JSON object, got %s",
-								  json_type_desc(rec));
+						rc = f1dec_fail(&cx, "expected a JSON object, got %s",
+								  f1dec_json_type_desc(rec));
 					else
 						rc = decode_record(&cx, rec, partition, offset);
 				}
 				break;
 			}
 		default:
-			rc = fail(&cx, "expected a JSON object or an array of objects, got %s",
-					  json_type_desc(root));
+			rc = f1dec_fail(&cx, "expected a JSON object or an array of objects, got %s",
+					  f1dec_json_type_desc(root));
 			break;
 	}
 	json_object_put(root);
