@@ -199,12 +199,15 @@ END;
 COMMENT ON FUNCTION f1tel.driver_laps_compute(integer, integer, bigint, bigint) IS
 'The driver_laps join for laps p_lap_from..p_lap_to of one driver in one session: the single definition used by the view driver_laps_v and by the triggers.';
 
--- The definition: what f1tel.driver_laps must contain at every commit.
+-- The definition: what f1tel.driver_laps must contain at every commit.  The
+-- join runs once per driver over all the driver's laps (not once per lap: a
+-- planner without statistics could then evaluate the per-lap subqueries, the
+-- telemetry above all, once per pair of laps of a driver).
 CREATE VIEW f1tel.driver_laps_v AS
 SELECT c.*
-  FROM f1tel.laps k
+  FROM (SELECT DISTINCT l.session_key, l.driver_number FROM f1tel.laps l) k
  CROSS JOIN LATERAL f1tel.driver_laps_compute(k.session_key, k.driver_number,
-											  k.lap_number, k.lap_number) c;
+											  -2147483648, 2147483647) c;
 
 COMMENT ON VIEW f1tel.driver_laps_v IS
 'The definition of driver_laps (one row per lap, with lap_end, position, driver metadata, tyres, pit stop, gaps, weather and telemetry); f1tel.driver_laps is kept equal to it by triggers.';
