@@ -26,6 +26,7 @@ OBJS = \
 	src/shared/xact.o \
 	src/ingest/decode.o \
 	src/ingest/timestamp.o \
+	src/ingest/gap.o \
 	src/ingest/consumer.o \
 	src/ingest/offsets.o \
 	src/ingest/sqlapi.o \
@@ -126,7 +127,7 @@ uninstall-tools:
 # ---- unit tests and fuzzing of the plain-C code -----------------------------
 
 # the OpenF1 decoder (the fuzzer's too): fields, messages, recorded sessions, timestamps
-UNIT_SRCS = src/ingest/decode.c src/shared/endpoints.c src/ingest/timestamp.c
+UNIT_SRCS = src/ingest/decode.c src/shared/endpoints.c src/ingest/timestamp.c src/ingest/gap.c
 DECODE_UNITS = test/unit/test_decode_fields test/unit/test_decode_messages \
 	test/unit/test_decode_recorded test/unit/test_timestamp
 $(DECODE_UNITS): test/unit/%: test/unit/%.c test/unit/harness.h $(UNIT_SRCS) src/ingest/decode.h \

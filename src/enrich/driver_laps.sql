@@ -1,6 +1,7 @@
 /*
  * src/enrich/driver_laps.sql — the definition of f1tel.driver_laps: one row
- * per lap in f1tel.laps, joined with the driver's metadata and position.
+ * per lap in f1tel.laps, joined with the driver's metadata and position, the
+ * tyres, the pit stop, the gaps, the weather and the lap's telemetry.
  *
  * Rules a reader must know:
  *
@@ -20,8 +21,9 @@
  *   chosen instead.  The other functions SET search_path = pg_catalog,
  *   pg_temp.
  * - Every row of driver (session_key, driver_number) depends only on rows of
- *   laps, drivers and position with that same (session_key, driver_number).
- *   The locking protocol of triggers.sql relies on this: keep it so.
+ *   laps, drivers, position, stints, pit, intervals and car_data with that
+ *   same (session_key, driver_number), and on the weather rows of its
+ *   session.  The locking protocol of triggers.sql relies on this: keep it so.
  * - f1tel.driver_laps is the table the triggers keep equal to the view (less
  *   version and updated_at); f1tel.driver_laps_drift shows any difference and
  *   must always be empty.
@@ -43,7 +45,23 @@ CREATE INDEX laps_date_start_idx ON f1tel.laps (date_start, session_key);
  *   fail and with it the ingest batch;
  * - position = the position of the driver's latest f1tel.position record whose
  *   date <= lap_end: the position held as the lap ended.  NULL when there is
- *   none or lap_end is NULL.
+ *   none or lap_end is NULL;
+ * - stint_number, compound, tyre_age: from the driver's stint with lap_start
+ *   <= lap_number <= lap_end (lap_end NULL: the stint is still running; of
+ *   overlapping stints, the highest stint_number); tyre_age =
+ *   tyre_age_at_start + lap_number - lap_start;
+ * - pit_in: a pit record of the driver has this lap_number; pit_duration: its
+ *   pit_duration, else its lane_duration (OpenF1 is replacing the first);
+ * - gap_to_leader, interval (seconds) and gap_to_leader_laps, interval_laps
+ *   ("+N LAP(S)"): the driver's latest intervals record dated <= lap_end;
+ * - air_temperature, track_temperature, rainfall: the session's latest
+ *   weather record dated <= lap_end (weather is per session, not per driver:
+ *   see the locking rules of triggers.sql);
+ * - telemetry of the car_data samples of the driver dated in [date_start,
+ *   lap_end): samples (their number, 0 when none), max_speed, mean_throttle,
+ *   full_throttle_share (throttle >= 98), brake_share (brake > 0) and
+ *   drs_open_share (drs 10, 12 or 14: the flap open), each share over the
+ *   samples where that channel is not null, NULL when there is none.
  *
  * The lap bounds are bigint so callers can widen a range by one lap without
  * overflow; the whole of a driver's laps is -2^31 .. 2^31-1.
@@ -71,7 +89,25 @@ RETURNS TABLE (
 	name_acronym		text,
 	full_name			text,
 	team_name			text,
-	team_colour			text)
+	team_colour			text,
+	stint_number		integer,
+	compound			text,
+	tyre_age			integer,
+	pit_in				boolean,
+	pit_duration		double precision,
+	gap_to_leader		double precision,
+	"interval"			double precision,
+	gap_to_leader_laps	integer,
+	interval_laps		integer,
+	air_temperature		double precision,
+	track_temperature	double precision,
+	rainfall			integer,
+	max_speed			integer,
+	mean_throttle		double precision,
+	full_throttle_share	double precision,
+	brake_share			double precision,
+	drs_open_share		double precision,
+	samples				integer)
 LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
 	SELECT l.session_key, l.meeting_key, l.driver_number, l.lap_number,
@@ -86,7 +122,14 @@ BEGIN ATOMIC
 			   AND p.date <= e.lap_end
 			 ORDER BY p.date DESC
 			 LIMIT 1),
-		   d.name_acronym, d.full_name, d.team_name, d.team_colour
+		   d.name_acronym, d.full_name, d.team_name, d.team_colour,
+		   st.stint_number, st.compound, st.tyre_age,
+		   pt.lap_number IS NOT NULL,
+		   coalesce(pt.pit_duration, pt.lane_duration),
+		   iv.gap_to_leader, iv."interval", iv.gap_to_leader_laps, iv.interval_laps,
+		   wx.air_temperature, wx.track_temperature, wx.rainfall,
+		   tm.max_speed, tm.mean_throttle, tm.full_throttle_share,
+		   tm.brake_share, tm.drs_open_share, tm.samples
 	  FROM f1tel.laps l
 	  LEFT JOIN f1tel.laps nx
 		ON nx.session_key = l.session_key
@@ -95,6 +138,10 @@ BEGIN ATOMIC
 	  LEFT JOIN f1tel.drivers d
 		ON d.session_key = l.session_key
 	   AND d.driver_number = l.driver_number
+	  LEFT JOIN f1tel.pit pt
+		ON pt.session_key = l.session_key
+	   AND pt.driver_number = l.driver_number
+	   AND pt.lap_number = l.lap_number
 	 CROSS JOIN LATERAL (
 		SELECT CASE
 				 WHEN l.date_start IS NOT NULL
@@ -102,6 +149,48 @@ BEGIN ATOMIC
 				 THEN l.date_start + make_interval(secs => l.lap_duration)
 				 ELSE coalesce(nx.date_start, l.date_start)
 			   END AS lap_end) e
+	  LEFT JOIN LATERAL (
+		SELECT s.stint_number, s.compound,
+			   s.tyre_age_at_start + (l.lap_number - s.lap_start) AS tyre_age
+		  FROM f1tel.stints s
+		 WHERE s.session_key = l.session_key
+		   AND s.driver_number = l.driver_number
+		   AND s.lap_start <= l.lap_number
+		   AND (s.lap_end IS NULL OR s.lap_end >= l.lap_number)
+		 ORDER BY s.stint_number DESC
+		 LIMIT 1) st ON true
+	  LEFT JOIN LATERAL (
+		SELECT i.gap_to_leader, i."interval", i.gap_to_leader_laps, i.interval_laps
+		  FROM f1tel.intervals i
+		 WHERE i.session_key = l.session_key
+		   AND i.driver_number = l.driver_number
+		   AND i.date <= e.lap_end
+		 ORDER BY i.date DESC
+		 LIMIT 1) iv ON true
+	  LEFT JOIN LATERAL (
+		SELECT w.air_temperature, w.track_temperature, w.rainfall
+		  FROM f1tel.weather w
+		 WHERE w.session_key = l.session_key
+		   AND w.date <= e.lap_end
+		 ORDER BY w.date DESC
+		 LIMIT 1) wx ON true
+	 CROSS JOIN LATERAL (
+		-- exact integer counts and sums, one division: the same result in
+		-- any scan order (a float avg() could differ in its last bit)
+		SELECT max(c.speed) AS max_speed,
+			   sum(c.throttle)::float8 / nullif(count(c.throttle), 0) AS mean_throttle,
+			   count(*) FILTER (WHERE c.throttle >= 98)::float8
+				 / nullif(count(c.throttle), 0) AS full_throttle_share,
+			   count(*) FILTER (WHERE c.brake > 0)::float8
+				 / nullif(count(c.brake), 0) AS brake_share,
+			   count(*) FILTER (WHERE c.drs IN (10, 12, 14))::float8
+				 / nullif(count(c.drs), 0) AS drs_open_share,
+			   count(*)::integer AS samples
+		  FROM f1tel.car_data c
+		 WHERE c.session_key = l.session_key
+		   AND c.driver_number = l.driver_number
+		   AND c.date >= l.date_start
+		   AND c.date < e.lap_end) tm
 	 WHERE l.session_key = p_session_key
 	   AND l.driver_number = p_driver_number
 	   AND l.lap_number BETWEEN p_lap_from AND p_lap_to;
@@ -118,7 +207,7 @@ SELECT c.*
 											  k.lap_number, k.lap_number) c;
 
 COMMENT ON VIEW f1tel.driver_laps_v IS
-'The definition of driver_laps (one row per lap, with lap_end, position and driver metadata); f1tel.driver_laps is kept equal to it by triggers.';
+'The definition of driver_laps (one row per lap, with lap_end, position, driver metadata, tyres, pit stop, gaps, weather and telemetry); f1tel.driver_laps is kept equal to it by triggers.';
 
 /*
  * The enriched laps, kept equal to driver_laps_v by the triggers of
@@ -149,6 +238,25 @@ CREATE TABLE f1tel.driver_laps (
 	team_colour			text,
 	version				bigint NOT NULL DEFAULT 1,
 	updated_at			timestamptz NOT NULL DEFAULT now(),
+	-- 0.2: after version and updated_at, where ALTER TABLE puts them on upgrade
+	stint_number		integer,
+	compound			text,
+	tyre_age			integer,
+	pit_in				boolean,
+	pit_duration		double precision,
+	gap_to_leader		double precision,
+	"interval"			double precision,
+	gap_to_leader_laps	integer,
+	interval_laps		integer,
+	air_temperature		double precision,
+	track_temperature	double precision,
+	rainfall			integer,
+	max_speed			integer,
+	mean_throttle		double precision,
+	full_throttle_share	double precision,
+	brake_share			double precision,
+	drs_open_share		double precision,
+	samples				integer,
 	PRIMARY KEY (session_key, driver_number, lap_number)
 );
 
@@ -156,7 +264,7 @@ CREATE TABLE f1tel.driver_laps (
 CREATE INDEX driver_laps_lap_end_idx ON f1tel.driver_laps (session_key, driver_number, lap_end);
 
 COMMENT ON TABLE f1tel.driver_laps IS
-'Enriched laps, equal to the view driver_laps_v at every commit (maintained by triggers on laps, drivers and position); version goes up by one with every real change.';
+'Enriched laps, equal to the view driver_laps_v at every commit (maintained by triggers on laps, drivers, position, stints, pit, intervals, weather and car_data); version goes up by one with every real change.';
 /* pg_dump keeps it: a restore continues the versions (and so the insertIds) */
 SELECT pg_catalog.pg_extension_config_dump('f1tel.driver_laps', '');
 
@@ -189,14 +297,22 @@ SELECT 'missing'::text AS problem, m.*
 		SELECT session_key, meeting_key, driver_number, lap_number, date_start,
 			   lap_duration, duration_sector_1, duration_sector_2,
 			   duration_sector_3, i1_speed, i2_speed, st_speed, is_pit_out_lap,
-			   lap_end, position, name_acronym, full_name, team_name, team_colour
+			   lap_end, position, name_acronym, full_name, team_name, team_colour,
+			   stint_number, compound, tyre_age, pit_in, pit_duration, gap_to_leader,
+			   "interval", gap_to_leader_laps, interval_laps, air_temperature,
+			   track_temperature, rainfall, max_speed, mean_throttle,
+			   full_throttle_share, brake_share, drs_open_share, samples
 		  FROM f1tel.driver_laps) m
 UNION ALL
 SELECT 'unexpected'::text, u.*
   FROM (SELECT session_key, meeting_key, driver_number, lap_number, date_start,
 			   lap_duration, duration_sector_1, duration_sector_2,
 			   duration_sector_3, i1_speed, i2_speed, st_speed, is_pit_out_lap,
-			   lap_end, position, name_acronym, full_name, team_name, team_colour
+			   lap_end, position, name_acronym, full_name, team_name, team_colour,
+			   stint_number, compound, tyre_age, pit_in, pit_duration, gap_to_leader,
+			   "interval", gap_to_leader_laps, interval_laps, air_temperature,
+			   track_temperature, rainfall, max_speed, mean_throttle,
+			   full_throttle_share, brake_share, drs_open_share, samples
 		  FROM f1tel.driver_laps
 		EXCEPT ALL
 		SELECT * FROM f1tel.driver_laps_v) u;

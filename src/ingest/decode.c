@@ -243,6 +243,10 @@ column_type_desc(F1Type type)
 			return "a date-time string";
 		case F1T_INT4ARRAY:
 			return "an array of integers";
+		case F1T_GAP:
+		case F1T_GAP_LAPS:
+		case F1T_GAP_Q:
+			return "a number of seconds, \"+N LAP(S)\" or an array of three";
 	}
 	return "?";
 }
@@ -427,6 +431,79 @@ decode_int_array(DecodeCtx *cx, const F1Column *col, json_object *v,
 	return 0;
 }
 
+/* A JSON number (integer or float) as a finite double; 0 or -1. */
+static int
+decode_number(DecodeCtx *cx, const char *field, const char *what,
+			  json_object *v, double *out)
+{
+	if (json_object_get_type(v) == json_type_int)
+	{
+		int64_t		x = json_object_get_int64(v);
+
+		if (x == INT64_MAX || x == INT64_MIN)
+			return fail(cx, "field \"%s\"%s: integer out of range", field, what);
+		*out = (double) x;
+		return 0;
+	}
+	*out = json_object_get_double(v);
+	if (!isfinite(*out))
+		return fail(cx, "field \"%s\"%s: not a finite number", field, what);
+	return 0;
+}
+
+/*
+ * The qualifying shape of a gap field, [q1, q2, q3] of numbers or nulls,
+ * as PostgreSQL's float8[] literal, into the pool.  "%.17g" gives back the
+ * very double when PostgreSQL reads it.
+ */
+static int
+decode_float_array(DecodeCtx *cx, const F1Column *col, json_object *v,
+				   F1Value *out)
+{
+	F1Batch    *batch = cx->batch;
+	const char *field = F1_COLUMN_FIELD(col);
+	size_t		n = json_object_array_length(v);
+	char	   *start,
+			   *p;
+
+	if (n > F1_GAP_Q_MAX)
+		return fail(cx, "field \"%s\": an array of %zu elements, expected at most %d (Q1, Q2, Q3)",
+					field, n, F1_GAP_Q_MAX);
+	/* "{" + n elements of at most 24 chars, each with a separator + "}" */
+	if (!reserve_pool(batch, 2 + n * 25))
+		return fail_oom(cx);
+	start = p = batch->pool + batch->poollen;
+	*p++ = '{';
+	for (size_t i = 0; i < n; i++)
+	{
+		json_object *e = json_object_array_get_idx(v, i);
+		json_type	et = json_object_get_type(e);
+		char		what[40];
+		double		d;
+
+		if (i > 0)
+			*p++ = ',';
+		if (e == NULL)
+		{
+			memcpy(p, "NULL", 4);
+			p += 4;
+			continue;
+		}
+		snprintf(what, sizeof(what), " element %zu", i);
+		if (et != json_type_int && et != json_type_double)
+			return fail(cx, "field \"%s\"%s: expected a number of seconds or null, got %s",
+						field, what, json_type_desc(e));
+		if (decode_number(cx, field, what, e, &d) < 0)
+			return -1;
+		p += snprintf(p, 25, "%.17g", d);
+	}
+	*p++ = '}';
+	out->v.str.off = (uint32_t) batch->poollen;
+	out->v.str.len = (uint32_t) (p - start);
+	batch->poollen += (size_t) (p - start);
+	return 0;
+}
+
 /* One field of a record into out; 0 or -1. */
 static int
 decode_value(DecodeCtx *cx, const F1Column *col, json_object *v, F1Value *out)
@@ -450,28 +527,53 @@ decode_value(DecodeCtx *cx, const F1Column *col, json_object *v, F1Value *out)
 				return 0;
 			}
 		case F1T_FLOAT8:
+			if (jt != json_type_int && jt != json_type_double)
+				break;
+			return decode_number(cx, col->name, "", v, &out->v.f8);
+		case F1T_GAP:
+			if (jt == json_type_int || jt == json_type_double)
+				return decode_number(cx, col->name, "", v, &out->v.f8);
+			if ((jt == json_type_string && (col->shapes & F1G_LAPS)) ||
+				(jt == json_type_array && (col->shapes & F1G_Q)))
 			{
-				double		d;
-
-				if (jt == json_type_int)
-				{
-					int64_t		x = json_object_get_int64(v);
-
-					if (x == INT64_MAX || x == INT64_MIN)
-						return fail(cx, "field \"%s\": integer out of range",
-									col->name);
-					out->v.f8 = (double) x;
-					return 0;
-				}
-				if (jt != json_type_double)
-					break;
-				d = json_object_get_double(v);
-				if (!isfinite(d))
-					return fail(cx, "field \"%s\": not a finite number",
-								col->name);
-				out->v.f8 = d;
+				/* the _laps or _q column holds it (and checks it) */
+				out->isnull = true;
 				return 0;
 			}
+			if (jt == json_type_string)
+				return fail(cx, "field \"%s\": expected a number of seconds or null, got a string",
+							col->name);
+			if (jt == json_type_array)
+				return fail(cx, "field \"%s\": expected a number of seconds, null or \"+N LAP(S)\", got an array",
+							col->name);
+			return fail(cx, "field \"%s\": expected a number of seconds, got %s",
+						col->name, json_type_desc(v));
+		case F1T_GAP_LAPS:
+			if (jt == json_type_string)
+			{
+				const char *s = json_object_get_string(v);
+				size_t		len = (size_t) json_object_get_string_len(v);
+				int64_t		n;
+
+				if (!f1_parse_laps_behind(s, len, &n))
+				{
+					char		q[48];
+
+					return fail(cx, "field \"%s\": expected a number of seconds or \"+N LAP(S)\", got \"%s\"",
+								F1_COLUMN_FIELD(col), quote_input(q, sizeof(q), s, len));
+				}
+				if (n < col->min || n > col->max)
+					return fail_range(cx, "", col, n);
+				out->v.i4 = (int32_t) n;
+				return 0;
+			}
+			out->isnull = true;
+			return 0;
+		case F1T_GAP_Q:
+			if (jt == json_type_array)
+				return decode_float_array(cx, col, v, out);
+			out->isnull = true;
+			return 0;
 		case F1T_BOOL:
 			if (jt != json_type_boolean)
 				break;
@@ -552,7 +654,7 @@ decode_record(DecodeCtx *cx, json_object *obj, int32_t partition,
 		const F1Column *col = &ep->columns[c];
 		json_object *v;
 
-		if (!json_object_object_get_ex(obj, col->name, &v))
+		if (!json_object_object_get_ex(obj, F1_COLUMN_FIELD(col), &v))
 		{
 			if (col->key)
 				return fail(cx, "missing key field \"%s\"", col->name);

@@ -96,4 +96,14 @@ extern int	f1_decode_message(F1Batch *batch, const char *payload, size_t len,
  */
 extern bool f1_parse_timestamp(const char *s, size_t len, int64_t *result);
 
+/*
+ * "+N LAP" or "+N LAPS" (OpenF1's gap of a lapped car; N a decimal integer
+ * of at most 9 digits, no sign but the "+", one space, LAP(S) in capitals):
+ * *n = N.  false for anything else.  Plain C: src/ingest/gap.c.
+ */
+extern bool f1_parse_laps_behind(const char *s, size_t len, int64_t *n);
+
+/* The most elements of a gap field's qualifying array (Q1, Q2, Q3). */
+#define F1_GAP_Q_MAX 3
+
 #endif							/* F1TEL_DECODE_H */

@@ -168,6 +168,200 @@ CREATE TABLE f1tel.location (
 );
 
 /*
+ * The gap of each car to the leader and to the car ahead, every few seconds in races.
+ * gap_to_leader and interval are seconds; a car a lap or more behind has them NULL
+ * and N in gap_to_leader_laps / interval_laps (OpenF1 writes "+N LAP(S)").
+ */
+CREATE TABLE f1tel.intervals (
+	session_key				integer NOT NULL,
+	driver_number			integer NOT NULL,
+	date					timestamptz NOT NULL,
+	meeting_key				integer,
+	gap_to_leader			double precision,
+	gap_to_leader_laps		integer,
+	"interval"				double precision,
+	interval_laps			integer,
+	src_topic				text NOT NULL,
+	src_partition			integer NOT NULL,
+	src_offset				bigint NOT NULL,
+	ingested_at				timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (session_key, driver_number, date)
+);
+
+/*
+ * Pit stops: the lap the car came in on.  pit_duration (pit lane time, being retired
+ * by OpenF1) is being replaced by lane_duration and stop_duration (stationary time).
+ */
+CREATE TABLE f1tel.pit (
+	session_key				integer NOT NULL,
+	driver_number			integer NOT NULL,
+	lap_number				integer NOT NULL,
+	meeting_key				integer,
+	date					timestamptz,
+	pit_duration			double precision,
+	lane_duration			double precision,
+	stop_duration			double precision,
+	src_topic				text NOT NULL,
+	src_partition			integer NOT NULL,
+	src_offset				bigint NOT NULL,
+	ingested_at				timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (session_key, driver_number, lap_number)
+);
+
+/*
+ * Stints: laps lap_start..lap_end (NULL: still running) on one set of tyres.
+ */
+CREATE TABLE f1tel.stints (
+	session_key				integer NOT NULL,
+	driver_number			integer NOT NULL,
+	stint_number			integer NOT NULL,
+	meeting_key				integer,
+	lap_start				integer,
+	lap_end					integer,
+	compound				text,
+	tyre_age_at_start		integer,
+	src_topic				text NOT NULL,
+	src_partition			integer NOT NULL,
+	src_offset				bigint NOT NULL,
+	ingested_at				timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (session_key, driver_number, stint_number)
+);
+
+/*
+ * The weather at the track, about once a minute (°C, %, mbar, m/s, degrees).
+ */
+CREATE TABLE f1tel.weather (
+	session_key				integer NOT NULL,
+	date					timestamptz NOT NULL,
+	meeting_key				integer,
+	air_temperature			double precision,
+	track_temperature		double precision,
+	humidity				double precision,
+	pressure				double precision,
+	rainfall				integer,
+	wind_direction			integer,
+	wind_speed				double precision,
+	src_topic				text NOT NULL,
+	src_partition			integer NOT NULL,
+	src_offset				bigint NOT NULL,
+	ingested_at				timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (session_key, date)
+);
+
+/*
+ * The classification of a session.  In a race duration and gap_to_leader are
+ * seconds (gap_to_leader_laps: N of "+N LAP(S)"); in qualifying OpenF1 gives
+ * three values, Q1..Q3, kept in duration_q and gap_to_leader_q.
+ */
+CREATE TABLE f1tel.session_result (
+	session_key				integer NOT NULL,
+	driver_number			integer NOT NULL,
+	meeting_key				integer,
+	position				integer,
+	number_of_laps			integer,
+	dnf						boolean,
+	dns						boolean,
+	dsq						boolean,
+	duration				double precision,
+	duration_q				double precision[],
+	gap_to_leader			double precision,
+	gap_to_leader_laps		integer,
+	gap_to_leader_q			double precision[],
+	points					double precision,
+	src_topic				text NOT NULL,
+	src_partition			integer NOT NULL,
+	src_offset				bigint NOT NULL,
+	ingested_at				timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (session_key, driver_number)
+);
+
+/*
+ * The starting grid.  OpenF1 files it under the qualifying session's key
+ * (session_key is that session's, meeting_key the race's meeting).
+ */
+CREATE TABLE f1tel.starting_grid (
+	session_key				integer NOT NULL,
+	driver_number			integer NOT NULL,
+	meeting_key				integer,
+	position				integer,
+	lap_duration			double precision,
+	src_topic				text NOT NULL,
+	src_partition			integer NOT NULL,
+	src_offset				bigint NOT NULL,
+	ingested_at				timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (session_key, driver_number)
+);
+
+/*
+ * Overtakes: who passed whom, and the position gained.
+ */
+CREATE TABLE f1tel.overtakes (
+	session_key				integer NOT NULL,
+	date					timestamptz NOT NULL,
+	overtaking_driver_number	integer NOT NULL,
+	overtaken_driver_number	integer NOT NULL,
+	meeting_key				integer,
+	position				integer,
+	src_topic				text NOT NULL,
+	src_partition			integer NOT NULL,
+	src_offset				bigint NOT NULL,
+	ingested_at				timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (session_key, date, overtaking_driver_number, overtaken_driver_number)
+);
+
+/*
+ * Team radio messages: where the recording is.
+ */
+CREATE TABLE f1tel.team_radio (
+	session_key				integer NOT NULL,
+	driver_number			integer NOT NULL,
+	date					timestamptz NOT NULL,
+	meeting_key				integer,
+	recording_url			text,
+	src_topic				text NOT NULL,
+	src_partition			integer NOT NULL,
+	src_offset				bigint NOT NULL,
+	ingested_at				timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (session_key, driver_number, date)
+);
+
+/*
+ * The drivers' championship before (…_start) and after (…_current) a race.
+ */
+CREATE TABLE f1tel.championship_drivers (
+	session_key				integer NOT NULL,
+	driver_number			integer NOT NULL,
+	meeting_key				integer,
+	points_start			double precision,
+	points_current			double precision,
+	position_start			integer,
+	position_current		integer,
+	src_topic				text NOT NULL,
+	src_partition			integer NOT NULL,
+	src_offset				bigint NOT NULL,
+	ingested_at				timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (session_key, driver_number)
+);
+
+/*
+ * The constructors' championship before (…_start) and after (…_current) a race.
+ */
+CREATE TABLE f1tel.championship_teams (
+	session_key				integer NOT NULL,
+	team_name				text NOT NULL,
+	meeting_key				integer,
+	points_start			double precision,
+	points_current			double precision,
+	position_start			integer,
+	position_current		integer,
+	src_topic				text NOT NULL,
+	src_partition			integer NOT NULL,
+	src_offset				bigint NOT NULL,
+	ingested_at				timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (session_key, team_name)
+);
+
+/*
  * Messages that could not be stored, with the reason.  Written in the same
  * transaction as the batch they came in, so a message is either in its table,
  * here, or not yet consumed.

@@ -101,6 +101,12 @@ sql_type(F1Type t)
 			return "timestamp with time zone";
 		case F1T_INT4ARRAY:
 			return "integer[]";
+		case F1T_GAP:
+			return "double precision";
+		case F1T_GAP_LAPS:
+			return "integer";
+		case F1T_GAP_Q:
+			return "double precision[]";
 	}
 	return "unknown";
 }
@@ -123,7 +129,8 @@ f1tel_endpoints(PG_FUNCTION_ARGS)
 		for (int c = 0; c < ep->ncolumns; c++)
 		{
 			const F1Column *col = &ep->columns[c];
-			bool		ranged = col->type == F1T_INT4 || col->type == F1T_INT4ARRAY;
+			bool		ranged = col->type == F1T_INT4 || col->type == F1T_INT4ARRAY ||
+				col->type == F1T_GAP_LAPS;
 			Datum		values[10];
 			bool		nulls[10] = {false};
 

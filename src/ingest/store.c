@@ -163,8 +163,10 @@ array_type_of(F1Type t)
 	switch (t)
 	{
 		case F1T_INT4:
+		case F1T_GAP_LAPS:
 			return INT4ARRAYOID;
 		case F1T_FLOAT8:
+		case F1T_GAP:
 			return FLOAT8ARRAYOID;
 		case F1T_BOOL:
 			return BOOLARRAYOID;
@@ -172,6 +174,7 @@ array_type_of(F1Type t)
 			return TIMESTAMPTZARRAYOID;
 		case F1T_TEXT:
 		case F1T_INT4ARRAY:		/* array literals, cast in the statement */
+		case F1T_GAP_Q:
 			return TEXTARRAYOID;
 	}
 	return InvalidOid;
@@ -216,7 +219,8 @@ prepare_upsert(const F1Endpoint *ep)
 	appendStringInfoString(&s, ", src_topic, src_partition, src_offset) SELECT ");
 	for (int c = 0; c < n; c++)
 		appendStringInfo(&s, "u.%s%s, ", quote_identifier(ep->columns[c].name),
-						 ep->columns[c].type == F1T_INT4ARRAY ? "::pg_catalog.int4[]" : "");
+						 ep->columns[c].type == F1T_INT4ARRAY ? "::pg_catalog.int4[]" :
+						 ep->columns[c].type == F1T_GAP_Q ? "::pg_catalog.float8[]" : "");
 	appendStringInfo(&s, "$%d, u.src_partition, u.src_offset FROM (SELECT %s * FROM unnest(",
 					 n + 1, has_key ? "DISTINCT ON (" : "");
 	if (has_key)
@@ -310,9 +314,11 @@ column_array(const F1Batch *batch, int c)
 		switch (col->type)
 		{
 			case F1T_INT4:
+			case F1T_GAP_LAPS:
 				elems[r] = Int32GetDatum(v->v.i4);
 				break;
 			case F1T_FLOAT8:
+			case F1T_GAP:
 				elems[r] = Float8GetDatum(v->v.f8);
 				break;
 			case F1T_BOOL:
@@ -323,6 +329,7 @@ column_array(const F1Batch *batch, int c)
 				break;
 			case F1T_TEXT:
 			case F1T_INT4ARRAY:
+			case F1T_GAP_Q:
 				elems[r] = PointerGetDatum(cstring_to_text_with_len(batch->pool + v->v.str.off,
 																	v->v.str.len));
 				break;
@@ -331,9 +338,11 @@ column_array(const F1Batch *batch, int c)
 	switch (col->type)
 	{
 		case F1T_INT4:
+		case F1T_GAP_LAPS:
 			elemtype = INT4OID;
 			break;
 		case F1T_FLOAT8:
+		case F1T_GAP:
 			elemtype = FLOAT8OID;
 			break;
 		case F1T_BOOL:
@@ -456,12 +465,16 @@ column_index(const F1Endpoint *ep, const char *name)
 }
 
 /*
- * Take the enrichment's per-driver locks for every driver the batch touches
- * in the endpoints whose rows they cover (driver_locked: laps, position,
- * drivers), before writing: f1tel.lock_drivers()
+ * Take the enrichment's locks for every driver and session the batch
+ * touches, before writing: per driver for the endpoints whose rows decide
+ * their own driver's laps (F1L_DRIVER: laps, position, drivers, car_data,
+ * intervals, pit, stints), per session, exclusive, for those whose rows
+ * decide every driver's (F1L_SESSION: weather).  f1tel.lock_drivers()
  * (src/enrich/triggers.sql) is their one home, with the key space and the
- * sorted order that make concurrent writers serialise per driver without
- * deadlocks; the triggers call it too.
+ * order that make concurrent writers serialise without deadlocks; the
+ * triggers call it too.  Taking them all here, first, matters: a trigger
+ * that asked for a session lock after this transaction held driver locks
+ * could deadlock with another writer.
  */
 static void
 lock_drivers(F1IngestBatch *b)
@@ -469,27 +482,41 @@ lock_drivers(F1IngestBatch *b)
 	static SPIPlanPtr lock_plan;
 	int32	   *sessions;
 	int32	   *drivers;
-	Datum		values[2];
+	int32	   *whole;
+	Datum		values[3];
 	int			n = 0;
+	int			nwhole = 0;
 	int			total = 0;
+	int			total_whole = 0;
 	int			rc;
 
 	for (int i = 0; i < F1E_COUNT; i++)
-		if (f1_endpoints[i].driver_locked)
+	{
+		if (f1_endpoints[i].lock == F1L_DRIVER)
 			total += b->tables[i].nrows;
-	if (total == 0)
+		else if (f1_endpoints[i].lock == F1L_SESSION)
+			total_whole += b->tables[i].nrows;
+	}
+	if (total + total_whole == 0)
 		return;
-	sessions = palloc(total * sizeof(int32));
-	drivers = palloc(total * sizeof(int32));
+	sessions = palloc((total + 1) * sizeof(int32));
+	drivers = palloc((total + 1) * sizeof(int32));
+	whole = palloc((total_whole + 1) * sizeof(int32));
 	for (int i = 0; i < F1E_COUNT; i++)
 	{
 		const F1Batch *batch = &b->tables[i];
 		int			sk,
 					dn;
 
-		if (!f1_endpoints[i].driver_locked || batch->nrows == 0)
+		if (f1_endpoints[i].lock == F1L_NONE || batch->nrows == 0)
 			continue;
 		sk = column_index(batch->ep, "session_key");
+		if (f1_endpoints[i].lock == F1L_SESSION)
+		{
+			for (int r = 0; r < batch->nrows; r++)
+				whole[nwhole++] = f1_batch_value(batch, r, sk)->v.i4;
+			continue;
+		}
 		dn = column_index(batch->ep, "driver_number");
 		for (int r = 0; r < batch->nrows; r++)
 		{
@@ -500,12 +527,13 @@ lock_drivers(F1IngestBatch *b)
 	}
 	if (lock_plan == NULL)
 	{
-		Oid			types[2] = {INT4ARRAYOID, INT4ARRAYOID};
+		Oid			types[3] = {INT4ARRAYOID, INT4ARRAYOID, INT4ARRAYOID};
 
-		lock_plan = f1_keep_plan("SELECT f1tel.lock_drivers($1, $2)", 2, types);
+		lock_plan = f1_keep_plan("SELECT f1tel.lock_drivers($1, $2, $3)", 3, types);
 	}
 	values[0] = f1_int4_array(n, sessions);
 	values[1] = f1_int4_array(n, drivers);
+	values[2] = f1_int4_array(nwhole, whole);
 	rc = SPI_execute_plan(lock_plan, values, NULL, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "f1tel: f1tel.lock_drivers() failed: %s", SPI_result_code_string(rc));

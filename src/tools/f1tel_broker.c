@@ -32,9 +32,13 @@
 #define MAX_PARTITIONS	10000
 #define MAX_TOPICS		256
 
+/* f1tel's topics: those of the endpoints (src/shared/endpoints.c), then the upsert topic */
 static const char *const default_topics[] = {
 	"f1_laps", "f1_position", "f1_drivers", "f1-race_control", "f1_sessions",
-	"f1_meetings", "f1_car_data", "f1_location", "f1-laps-enriched"
+	"f1_meetings", "f1_car_data", "f1_location", "f1_intervals", "f1_pit",
+	"f1_stints", "f1_weather", "f1_session_result", "f1_starting_grid",
+	"f1_overtakes", "f1_team_radio", "f1_championship_drivers",
+	"f1_championship_teams", "f1-laps-enriched"
 };
 
 typedef struct BrokerOptions
@@ -68,7 +72,10 @@ usage(FILE *out)
 			"  --help           this text\n"
 			"\n"
 			"Default topics: f1_laps f1_position f1_drivers f1-race_control f1_sessions\n"
-			"                f1_meetings f1_car_data f1_location f1-laps-enriched\n"
+			"                f1_meetings f1_car_data f1_location f1_intervals f1_pit\n"
+			"                f1_stints f1_weather f1_session_result f1_starting_grid\n"
+			"                f1_overtakes f1_team_radio f1_championship_drivers\n"
+			"                f1_championship_teams f1-laps-enriched\n"
 			"\n"
 			"When ready it prints on stdout:\n"
 			"  f1tel-broker: ready on 127.0.0.1:PORT (N partitions per topic)\n"

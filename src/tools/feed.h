@@ -19,8 +19,9 @@
  *    without copying, so every FeedFile stays alive until the producer is
  *    flushed.
  *  - Times are int64 microseconds since 2000-01-01 UTC (f1_parse_timestamp).
- *    Untimed endpoints (sessions, meetings, drivers) get times below
- *    FEED_TIME_FIRST_TIMED so that they sort first, in that order.
+ *    Untimed endpoints (sessions, meetings, drivers, stints, results,
+ *    grids, standings) get times below FEED_TIME_FIRST_TIMED so that they
+ *    sort first, in their untimed_rank order.
  *  - Exit status: 0 all delivered, 1 a delivery failed or is missing,
  *    2 usage or data error.
  */
@@ -40,10 +41,11 @@
 #define FEED_EXIT_USAGE		2
 
 /* Times of untimed records start here (FEED_UNTIMED_TIME: sessions, meetings,
- * drivers); every real time is above them. */
+ * drivers, ... by untimed_rank, which is at most F1E_COUNT); every real time
+ * is above them. */
 #define FEED_TIME_SESSIONS	(INT64_MIN)
-#define FEED_TIME_NONE		(INT64_MIN + 3)	/* timed file with no time at all */
-#define FEED_TIME_FIRST_TIMED (INT64_MIN + 4)
+#define FEED_TIME_NONE		(INT64_MIN + F1E_COUNT)	/* timed file with no time at all */
+#define FEED_TIME_FIRST_TIMED (INT64_MIN + F1E_COUNT + 1)
 
 /*
  * The endpoints are f1tel's one endpoint table (src/shared/endpoints.h):

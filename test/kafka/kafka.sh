@@ -64,7 +64,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$HERE/pom.xml")
 HEAP=${F1TEL_KAFKA_HEAP:--Xmx512m -Xms64m}
-DEFAULT_TOPICS=f1_laps,f1_position,f1_drivers,f1-race_control,f1_sessions,f1_meetings,f1_car_data,f1_location,f1-laps-enriched
+DEFAULT_TOPICS=f1_laps,f1_position,f1_drivers,f1-race_control,f1_sessions,f1_meetings,f1_car_data,f1_location,f1_intervals,f1_pit,f1_stints,f1_weather,f1_session_result,f1_starting_grid,f1_overtakes,f1_team_radio,f1_championship_drivers,f1_championship_teams,f1-laps-enriched
 COMPACTED=f1-laps-enriched
 
 die() { echo "kafka.sh: $*" >&2; exit 1; }
