@@ -50,7 +50,7 @@ OBJS = \
 # The install script is put together from the pipeline's stages.
 # the enrichment's files in the order their objects depend on each other
 ENRICH_SQL = src/enrich/driver_laps.sql src/enrich/changes.sql src/enrich/triggers.sql \
-	src/enrich/views.sql
+	src/enrich/views.sql src/enrich/race_views.sql
 SQL_PARTS = \
 	src/shared/header.sql \
 	src/ingest/schema.sql \

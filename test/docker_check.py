@@ -289,7 +289,7 @@ def endpoint_topics(root):
     of endpoints in the F1EndpointId enum of src/shared/endpoints.h."""
     src = read(os.path.join(root, "src/shared/endpoints.c"))
     found = dict(re.findall(
-        r'\[F1E_\w+\]\s*=\s*\{\s*F1E_\w+\s*,\s*"(\w+)"\s*,\s*"([^"]+)"', src))
+        r'^\s*EP\(F1E_\w+\s*,\s*"(\w+)"\s*,\s*"([^"]+)"', src, re.M))
     enum = re.search(r"typedef\s+enum\s+(?:F1EndpointId\s*)?\{(.*?)\}\s*F1EndpointId",
                      read(os.path.join(root, "src/shared/endpoints.h")), re.S)
     count = len([m for m in re.findall(r"\bF1E_\w+", enum.group(1)) if m != "F1E_COUNT"]) if enum else -1
