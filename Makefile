@@ -126,16 +126,19 @@ uninstall-tools:
 
 # ---- unit tests and fuzzing of the plain-C code -----------------------------
 
-# the OpenF1 decoder (the fuzzer's too): fields, messages, recorded sessions, timestamps
+# the OpenF1 decoder (the fuzzer's too): fields, messages, recorded sessions, timestamps,
+# gap fields, the race endpoints
 UNIT_SRCS = src/ingest/decode.c src/shared/endpoints.c src/ingest/timestamp.c src/ingest/gap.c
 DECODE_UNITS = test/unit/test_decode_fields test/unit/test_decode_messages \
-	test/unit/test_decode_recorded test/unit/test_timestamp
+	test/unit/test_decode_recorded test/unit/test_timestamp test/unit/test_decode_gaps \
+	test/unit/test_decode_race
 $(DECODE_UNITS): test/unit/%: test/unit/%.c test/unit/harness.h $(UNIT_SRCS) src/ingest/decode.h \
 		src/shared/endpoints.h
 	$(CC) $(TOOL_CFLAGS) -fsanitize=address,undefined -o $@ $< $(UNIT_SRCS) \
 		$(shell pkg-config --libs json-c) $(shell pkg-config --libs zlib)
 test/unit/test_decode_fields: test/unit/decode_check.h test/unit/openf1_records.h test/unit/read_file.h
-test/unit/test_decode_messages: test/unit/decode_check.h test/unit/openf1_records.h
+test/unit/test_decode_messages test/unit/test_decode_gaps test/unit/test_decode_race: \
+	test/unit/decode_check.h test/unit/openf1_records.h test/unit/handwritten_records.h
 test/unit/test_decode_recorded: test/unit/decode_check.h test/unit/read_file.h
 
 # the BigQuery sink's plain-C pieces (JWT auth, REST bodies and answers, schema upgrade) and back-off

@@ -452,9 +452,28 @@ decode_number(DecodeCtx *cx, const char *field, const char *what,
 }
 
 /*
+ * d as the shortest decimal text that reads back as the very same double
+ * ("88.1", not "88.099999999999994"): %.15g, else %.16g, else %.17g,
+ * which always does.  At most 24 characters and a NUL at p.
+ */
+static int
+put_double(char *p, double d)
+{
+	int			n = 0;
+
+	for (int prec = 15; prec <= 17; prec++)
+	{
+		n = snprintf(p, 25, "%.*g", prec, d);
+		if (prec == 17 || strtod(p, NULL) == d)
+			break;
+	}
+	return n;
+}
+
+/*
  * The qualifying shape of a gap field, [q1, q2, q3] of numbers or nulls,
- * as PostgreSQL's float8[] literal, into the pool.  "%.17g" gives back the
- * very double when PostgreSQL reads it.
+ * as PostgreSQL's float8[] literal, into the pool.  Each number is written
+ * so that PostgreSQL reads back the very double (put_double).
  */
 static int
 decode_float_array(DecodeCtx *cx, const F1Column *col, json_object *v,
@@ -495,13 +514,60 @@ decode_float_array(DecodeCtx *cx, const F1Column *col, json_object *v,
 						field, what, json_type_desc(e));
 		if (decode_number(cx, field, what, e, &d) < 0)
 			return -1;
-		p += snprintf(p, 25, "%.17g", d);
+		p += put_double(p, d);
 	}
 	*p++ = '}';
 	out->v.str.off = (uint32_t) batch->poollen;
 	out->v.str.len = (uint32_t) (p - start);
 	batch->poollen += (size_t) (p - start);
 	return 0;
+}
+
+/*
+ * What a gap field may hold, for messages: 'a number of seconds, "+N
+ * LAP(S)", an array of three (Q1, Q2, Q3) or null', as its F1T_GAP column's
+ * shapes say (col is that column or one of its _laps and _q siblings).
+ */
+static const char *
+gap_shapes_desc(const F1Endpoint *ep, const F1Column *col)
+{
+	const char *field = F1_COLUMN_FIELD(col);
+	int			shapes = 0;
+
+	for (int c = 0; c < ep->ncolumns; c++)
+	{
+		if (ep->columns[c].type == F1T_GAP && strcmp(ep->columns[c].name, field) == 0)
+			shapes = ep->columns[c].shapes;
+	}
+	switch (shapes & (F1G_LAPS | F1G_Q))
+	{
+		case F1G_LAPS:
+			return "a number of seconds, \"+N LAP(S)\" or null";
+		case F1G_Q:
+			return "a number of seconds, an array of three (Q1, Q2, Q3) or null";
+		case F1G_LAPS | F1G_Q:
+			return "a number of seconds, \"+N LAP(S)\", an array of three (Q1, Q2, Q3) or null";
+	}
+	return "a number of seconds or null";
+}
+
+/* A gap field's value of the wrong shape: the reason, strings quoted. */
+static int
+fail_gap(DecodeCtx *cx, const F1Column *col, json_object *v)
+{
+	const char *expected = gap_shapes_desc(cx->batch->ep, col);
+
+	if (json_object_get_type(v) == json_type_string)
+	{
+		char		q[48];
+
+		return fail(cx, "field \"%s\": expected %s, got \"%s\"",
+					F1_COLUMN_FIELD(col), expected,
+					quote_input(q, sizeof(q), json_object_get_string(v),
+								(size_t) json_object_get_string_len(v)));
+	}
+	return fail(cx, "field \"%s\": expected %s, got %s",
+				F1_COLUMN_FIELD(col), expected, json_type_desc(v));
 }
 
 /* One field of a record into out; 0 or -1. */
@@ -540,14 +606,7 @@ decode_value(DecodeCtx *cx, const F1Column *col, json_object *v, F1Value *out)
 				out->isnull = true;
 				return 0;
 			}
-			if (jt == json_type_string)
-				return fail(cx, "field \"%s\": expected a number of seconds or null, got a string",
-							col->name);
-			if (jt == json_type_array)
-				return fail(cx, "field \"%s\": expected a number of seconds, null or \"+N LAP(S)\", got an array",
-							col->name);
-			return fail(cx, "field \"%s\": expected a number of seconds, got %s",
-						col->name, json_type_desc(v));
+			return fail_gap(cx, col, v);
 		case F1T_GAP_LAPS:
 			if (jt == json_type_string)
 			{
@@ -556,14 +615,15 @@ decode_value(DecodeCtx *cx, const F1Column *col, json_object *v, F1Value *out)
 				int64_t		n;
 
 				if (!f1_parse_laps_behind(s, len, &n))
+					return fail_gap(cx, col, v);
+				if (n < col->min || n > col->max)
 				{
 					char		q[48];
 
-					return fail(cx, "field \"%s\": expected a number of seconds or \"+N LAP(S)\", got \"%s\"",
-								F1_COLUMN_FIELD(col), quote_input(q, sizeof(q), s, len));
+					return fail(cx, "field \"%s\": \"%s\": %lld laps out of range [%lld, %lld]",
+								F1_COLUMN_FIELD(col), quote_input(q, sizeof(q), s, len),
+								(long long) n, (long long) col->min, (long long) col->max);
 				}
-				if (n < col->min || n > col->max)
-					return fail_range(cx, "", col, n);
 				out->v.i4 = (int32_t) n;
 				return 0;
 			}

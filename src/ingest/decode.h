@@ -30,9 +30,11 @@
 #include "shared/endpoints.h"
 
 /*
- * One decoded value.  Text and int4[] values live in the batch's string
- * pool: str.off/str.len index into F1Batch.pool.  An int4[] value is stored
- * as PostgreSQL's array literal text ("{2048,NULL,2051}").
+ * One decoded value.  Text, int4[] and float8[] values live in the batch's
+ * string pool: str.off/str.len index into F1Batch.pool.  An array value is
+ * stored as PostgreSQL's array literal text: "{2048,NULL,2051}" (int4[]),
+ * "{89.5,NULL,88.1}" (F1T_GAP_Q's float8[], each number the shortest text
+ * that reads back as the same double).
  */
 typedef struct F1Value
 {

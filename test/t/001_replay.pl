@@ -50,19 +50,18 @@ is($node->safe_psql('postgres',
 	'0', 'every partition stored up to its high watermark, no errors');
 
 # a second replay of the same sessions changes nothing
-# per table: rows and the latest ingested_at (a rewritten row would move it)
-my $snapshot = q{
-	SELECT string_agg(t || ':' || n || ':' || coalesce(m::text, ''), ' ' ORDER BY t) FROM (
-	  SELECT 'laps' t, count(*) n, max(ingested_at) m FROM f1tel.laps UNION ALL
-	  SELECT 'position', count(*), max(ingested_at) FROM f1tel.position UNION ALL
-	  SELECT 'drivers', count(*), max(ingested_at) FROM f1tel.drivers UNION ALL
-	  SELECT 'race_control', count(*), max(ingested_at) FROM f1tel.race_control UNION ALL
-	  SELECT 'car_data', count(*), max(ingested_at) FROM f1tel.car_data UNION ALL
-	  SELECT 'location', count(*), max(ingested_at) FROM f1tel.location) s};
+# per staging table, all eighteen: rows and the latest ingested_at (a
+# rewritten row would move it)
+my $snapshot =
+    "SELECT string_agg(t || ':' || n || ':' || coalesce(m::text, ''), ' ' ORDER BY t) FROM ("
+  . join(' UNION ALL ',
+	map { "SELECT '$_' t, count(*) n, max(ingested_at) m FROM f1tel.$_" } staging_tables())
+  . ') s';
 my $before = $node->safe_psql('postgres', $snapshot);
 is(run_feed($broker, sessions => [ '9189', '9606' ]), 0, 'second replay delivered');
 $node->poll_query_until('postgres', q{
-	SELECT sum(stored_offset) = 2 * (2128 + 944 + 40 + 134 + 2 + 2 + 597137 + 185616)
+	SELECT sum(stored_offset) = 2 * (2128 + 944 + 40 + 134 + 2 + 2 + 597137 + 185616
+	                                 + 54 + 94 + 268 + 557 + 40 + 40)
 	FROM f1tel.ingest_status}) or die 'the second replay was not consumed';
 my $after = $node->safe_psql('postgres', $snapshot);
 is($after, $before, 'replaying the sessions again changed no row');

@@ -1,13 +1,20 @@
 /*
  * test/unit/fuzz_decode.c — libFuzzer target for the OpenF1 message decoder.
  *
- * The first input byte picks the endpoint (modulo the endpoint count: seeds
- * start with '0'..'7'), the rest is the message.  It is decoded twice into
+ * The first input byte picks the endpoint: '0'..'9' and 'a'..'h' are
+ * endpoints 0 to 17 in id order (endpoints.h: seeds start with them), any
+ * other byte is taken modulo the endpoint count; the rest is the message.  It is decoded twice into
  * one batch, so that the second decode runs against rows already there, and
  * after each the batch must keep the decoder's promises: -1 leaves it exactly
  * as it was, success adds as many rows as returned, and every value is what
  * its column allows (in range, not null where it may not be, text and array
- * literals inside the pool).  Build and run with `make fuzz`.
+ * literals inside the pool, a gap field in at most one of its columns, a
+ * qualifying array of at most three numbers that read back as finite
+ * doubles).  Build and run with `make fuzz`.
+ *
+ * Seeds (test/unit/corpus) are real records of test/data/openf1, but for
+ * those named *_handwritten: the endpoints and shapes the recorded sessions
+ * lack (intervals, team_radio, championships, qualifying arrays).
  */
 #include <math.h>
 #include <stdint.h>
@@ -27,6 +34,10 @@ __ubsan_default_options(void)
 	return "halt_on_error=1:print_stacktrace=1";
 }
 
+/* the endpoint a seed's first byte names */
+static const char endpoint_chars[] = "0123456789abcdefgh";
+_Static_assert(sizeof(endpoint_chars) - 1 == F1E_COUNT, "one character per endpoint");
+
 #define REQUIRE(cond) do { \
 	if (!(cond)) \
 	{ \
@@ -34,6 +45,43 @@ __ubsan_default_options(void)
 		abort(); \
 	} \
 } while (0)
+
+/*
+ * A float8[] literal of the decoder: "{" at most F1_GAP_Q_MAX elements,
+ * each NULL or a finite number strtod reads whole, "}".
+ */
+static void
+check_float_array(const char *lit, size_t len)
+{
+	char		buf[128];
+	char	   *p;
+	int			n = 0;
+
+	REQUIRE(len >= 2 && len < sizeof(buf));
+	memcpy(buf, lit, len);
+	buf[len] = '\0';
+	REQUIRE(buf[0] == '{' && buf[len - 1] == '}');
+	buf[len - 1] = '\0';
+	p = buf + 1;
+	while (*p != '\0')
+	{
+		char	   *end;
+
+		if (strncmp(p, "NULL", 4) == 0)
+			end = p + 4;
+		else
+		{
+			double		d = strtod(p, &end);
+
+			REQUIRE(end != p && isfinite(d));
+		}
+		n++;
+		REQUIRE(*end == ',' || *end == '\0');
+		p = *end == ',' ? end + 1 : end;
+		REQUIRE(*end == '\0' || *p != '\0');	/* no trailing comma */
+	}
+	REQUIRE(n <= F1_GAP_Q_MAX);
+}
 
 /* Every value of rows [from, nrows) is valid for its column. */
 static void
@@ -77,6 +125,27 @@ check_rows(const F1Batch *b, int from)
 					REQUIRE(b->pool[v->v.str.off] == '{');
 					REQUIRE(b->pool[v->v.str.off + v->v.str.len - 1] == '}');
 					break;
+				case F1T_GAP:
+					REQUIRE(isfinite(v->v.f8));
+					break;
+				case F1T_GAP_LAPS:
+					REQUIRE(v->v.i4 >= col->min && v->v.i4 <= col->max);
+					break;
+				case F1T_GAP_Q:
+					REQUIRE((uint64_t) v->v.str.off + v->v.str.len <= b->poollen);
+					check_float_array(b->pool + v->v.str.off, v->v.str.len);
+					break;
+			}
+			/* a gap field's value is in one of its columns only */
+			if (col->type == F1T_GAP_LAPS || col->type == F1T_GAP_Q)
+			{
+				for (int c2 = 0; c2 < ep->ncolumns; c2++)
+				{
+					const F1Column *col2 = &ep->columns[c2];
+
+					if (c2 != c && strcmp(F1_COLUMN_FIELD(col2), col->field) == 0)
+						REQUIRE(f1_batch_value(b, r, c2)->isnull);
+				}
 			}
 		}
 	}
@@ -143,7 +212,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	f1_batch_init(&b, &f1_endpoints[data[0] % F1E_COUNT]);
+	{
+		const char *e = data[0] != '\0' ? strchr(endpoint_chars, data[0]) : NULL;
+
+		f1_batch_init(&b, &f1_endpoints[e != NULL ? (int) (e - endpoint_chars) :
+										 data[0] % F1E_COUNT]);
+	}
 	msg = (const char *) data + 1;
 	len = size - 1;
 

@@ -4,8 +4,11 @@
  * tests (test_decode_fields.c, test_decode_messages.c).
  *
  * Written with ' for " to keep them readable: pass them through J()
- * (harness.h) before decoding.  Unused ones cost nothing: they are static
- * const arrays in a header, of which the compiler says nothing.
+ * (harness.h) before decoding.  Only real records are here: intervals,
+ * team_radio and the championships have none recorded, so the tests that
+ * need those write their own records, each marked hand-written.  Unused
+ * ones cost nothing: they are static const arrays in a header, of which
+ * the compiler says nothing.
  */
 #ifndef F1TEL_TEST_OPENF1_RECORDS_H
 #define F1TEL_TEST_OPENF1_RECORDS_H
@@ -148,5 +151,100 @@ static const char location_9189_first[] =
 static const char location_9606_first[] =
 	"{'date':'2024-09-22T11:06:58.454000+00:00','session_key':9606,'y':"
 	"0,'x':0,'z':0,'meeting_key':1246,'driver_number':1}";
+
+/* 9189/pit.json, the first record */
+static const char pit_9189_first[] =
+	"{'pit_duration':33.5,'lap_number':1,'driver_number':11,'date':'202"
+	"3-11-19T06:06:40.131000+00:00','session_key':9189,'meeting_key':12"
+	"25}";
+
+/* 9606/pit.json, the first record */
+static const char pit_9606_first[] =
+	"{'date':'2024-09-22T12:21:17.341000+00:00','session_key':9606,'pit"
+	"_duration':30.3,'lap_number':10,'meeting_key':1246,'driver_number'"
+	":3}";
+
+/* 9189/stints.json, the first record */
+static const char stints_9189_first[] =
+	"{'meeting_key':1225,'session_key':9189,'stint_number':1,'driver_nu"
+	"mber':1,'lap_start':1,'lap_end':16,'compound':'MEDIUM','tyre_age_a"
+	"t_start':0}";
+
+/* 9606/stints.json, the first record */
+static const char stints_9606_first[] =
+	"{'meeting_key':1246,'session_key':9606,'stint_number':1,'driver_nu"
+	"mber':1,'lap_start':1,'lap_end':29,'compound':'MEDIUM','tyre_age_a"
+	"t_start':0}";
+
+/* 9189/weather.json, the first record */
+static const char weather_9189_first[] =
+	"{'air_temperature':18.1,'humidity':45.0,'pressure':940.2,'rainfall"
+	"':0,'track_temperature':20.3,'wind_direction':227,'wind_speed':2.5"
+	",'date':'2023-11-19T05:50:08.851000+00:00','session_key':9189,'mee"
+	"ting_key':1225}";
+
+/* 9606/weather.json, the first record */
+static const char weather_9606_first[] =
+	"{'date':'2024-09-22T11:07:46.576000+00:00','session_key':9606,'mee"
+	"ting_key':1246,'track_temperature':37.6,'rainfall':0,'wind_speed':"
+	"0.6,'humidity':74.0,'pressure':1006.9,'air_temperature':31.0,'wind"
+	"_direction':0}";
+
+/* 9189/overtakes.json, the first record */
+static const char overtakes_9189_first[] =
+	"{'meeting_key':1225,'session_key':9189,'overtaking_driver_number':"
+	"1,'overtaken_driver_number':16,'date':'2023-11-19T06:04:17.743000+"
+	"00:00','position':1}";
+
+/* 9606/overtakes.json, the first record */
+static const char overtakes_9606_first[] =
+	"{'meeting_key':1246,'session_key':9606,'overtaking_driver_number':"
+	"16,'overtaken_driver_number':22,'date':'2024-09-22T12:04:06.628000"
+	"+00:00','position':8}";
+
+/* 9189/session_result.json, the first record (the winner: gap_to_leader the integer 0) */
+static const char session_result_9189_first[] =
+	"{'position':1,'driver_number':1,'number_of_laps':50,'dnf':false,'d"
+	"ns':false,'dsq':false,'duration':5348.289,'gap_to_leader':0,'meeti"
+	"ng_key':1225,'session_key':9189,'points':25.0}";
+
+/* 9606/session_result.json, the first record (the winner: gap_to_leader the integer 0) */
+static const char session_result_9606_first[] =
+	"{'position':1,'driver_number':4,'number_of_laps':62,'dnf':false,'d"
+	"ns':false,'dsq':false,'duration':6052.571,'gap_to_leader':0,'meeti"
+	"ng_key':1246,'session_key':9606,'points':25.0}";
+
+/* 9189/session_result.json, driver 4 (record 19): null position, duration and gap_to_leader */
+static const char session_result_9189_dnf[] =
+	"{'position':null,'driver_number':4,'number_of_laps':2,'dnf':true,'"
+	"dns':false,'dsq':false,'duration':null,'gap_to_leader':null,'meeti"
+	"ng_key':1225,'session_key':9189,'points':0.0}";
+
+/* 9606/session_result.json, position 8 (record 7): gap_to_leader "+1 LAP" */
+static const char session_result_9606_lapped[] =
+	"{'position':8,'driver_number':14,'number_of_laps':61,'dnf':false,'"
+	"dns':false,'dsq':false,'duration':null,'gap_to_leader':'+1 LAP','m"
+	"eeting_key':1246,'session_key':9606,'points':4.0}";
+
+/* 9606/session_result.json, position 2 (record 1): a float gap_to_leader */
+static const char session_result_9606_second[] =
+	"{'position':2,'driver_number':1,'number_of_laps':62,'dnf':false,'d"
+	"ns':false,'dsq':false,'duration':6073.516,'gap_to_leader':20.945,'"
+	"meeting_key':1246,'session_key':9606,'points':18.0}";
+
+/* 9189/starting_grid.json, the first record (session_key: the qualifying session's) */
+static const char starting_grid_9189_first[] =
+	"{'position':1,'driver_number':16,'lap_duration':92.726,'meeting_ke"
+	"y':1225,'session_key':9314}";
+
+/* 9606/starting_grid.json, the first record (session_key: the qualifying session's) */
+static const char starting_grid_9606_first[] =
+	"{'position':1,'driver_number':4,'lap_duration':89.525,'meeting_key"
+	"':1246,'session_key':9602}";
+
+/* 9606/starting_grid.json, position 9 (record 8): null lap_duration */
+static const char starting_grid_9606_no_time[] =
+	"{'position':9,'driver_number':16,'lap_duration':null,'meeting_key'"
+	":1246,'session_key':9602}";
 
 #endif							/* F1TEL_TEST_OPENF1_RECORDS_H */

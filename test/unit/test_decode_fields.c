@@ -6,10 +6,14 @@
  * src/ingest/decode.c to their typed values: integers and their bounds,
  * floats from JSON integers, booleans, text with non-ASCII and \u escapes,
  * integer arrays with null elements, timestamps with and without offsets,
- * nulls and missing fields, unknown fields ignored.
+ * nulls and missing fields, unknown fields ignored.  The table's checks
+ * cover all eighteen endpoints, with the gap fields' columns (F1T_GAP and
+ * its "_laps" and "_q" siblings); the records of the ten race endpoints
+ * added with them are test_decode_race.c's.
  *
  * Messages of several records, the all-or-nothing rollback and the reasons
- * of rejected messages are test_decode_messages.c's; the recorded sessions
+ * of rejected messages are test_decode_messages.c's; every shape of a gap
+ * field test_decode_gaps.c's; the recorded sessions
  * test_decode_recorded.c's; timestamps alone test_timestamp.c's.  The
  * harness is test/unit/harness.h: one line per failed check, then "N passed,
  * N failed" (N counting test cases), exit status non-zero on any failure.
@@ -31,23 +35,50 @@
 
 /* ---- test: the endpoint table ---------------------------------------------- */
 
-/* schema.sql's column type as an F1Type; -1 if it is none */
-static int
-sql_type(const char *t)
+/* The SQL type of an F1Type's column in schema.sql */
+static const char *
+sql_type_of(F1Type t)
 {
-	if (strncmp(t, "integer[]", 9) == 0)
-		return F1T_INT4ARRAY;
-	if (strncmp(t, "integer", 7) == 0)
-		return F1T_INT4;
-	if (strncmp(t, "double precision", 16) == 0)
-		return F1T_FLOAT8;
-	if (strncmp(t, "boolean", 7) == 0)
-		return F1T_BOOL;
-	if (strncmp(t, "text", 4) == 0)
-		return F1T_TEXT;
-	if (strncmp(t, "timestamptz", 11) == 0)
-		return F1T_TIMESTAMPTZ;
-	return -1;
+	switch (t)
+	{
+		case F1T_INT4:
+		case F1T_GAP_LAPS:
+			return "integer";
+		case F1T_FLOAT8:
+		case F1T_GAP:
+			return "double precision";
+		case F1T_BOOL:
+			return "boolean";
+		case F1T_TEXT:
+			return "text";
+		case F1T_TIMESTAMPTZ:
+			return "timestamptz";
+		case F1T_INT4ARRAY:
+			return "integer[]";
+		case F1T_GAP_Q:
+			return "double precision[]";
+	}
+	return "?";
+}
+
+/* t, the rest of a column line of schema.sql, starts with the type want */
+static bool
+sql_type_is(const char *t, const char *want)
+{
+	size_t		n = strlen(want);
+
+	/* "integer" is not "integer[]": the type ends there */
+	return strncmp(t, want, n) == 0 && (t[n] == '\0' || t[n] == ' ' || t[n] == ',');
+}
+
+/* The column of ep named name; NULL if none */
+static const F1Column *
+column_named(const F1Endpoint *ep, const char *name)
+{
+	for (int c = 0; c < ep->ncolumns; c++)
+		if (strcmp(ep->columns[c].name, name) == 0)
+			return &ep->columns[c];
+	return NULL;
 }
 
 static void
@@ -55,11 +86,16 @@ test_endpoint_table(void)
 {
 	static const char *names[F1E_COUNT] = {
 		"laps", "position", "drivers", "race_control", "sessions",
-		"meetings", "car_data", "location"
+		"meetings", "car_data", "location", "intervals", "pit", "stints",
+		"weather", "session_result", "starting_grid", "overtakes",
+		"team_radio", "championship_drivers", "championship_teams"
 	};
 	static const char *topics[F1E_COUNT] = {
 		"f1_laps", "f1_position", "f1_drivers", "f1-race_control",
-		"f1_sessions", "f1_meetings", "f1_car_data", "f1_location"
+		"f1_sessions", "f1_meetings", "f1_car_data", "f1_location",
+		"f1_intervals", "f1_pit", "f1_stints", "f1_weather",
+		"f1_session_result", "f1_starting_grid", "f1_overtakes",
+		"f1_team_radio", "f1_championship_drivers", "f1_championship_teams"
 	};
 	char		path[4200];
 	char	   *sql;
@@ -82,14 +118,122 @@ test_endpoint_table(void)
 
 			if (col->key)
 				CHECKF(col->notnull, "%s.%s: key but not notnull", ep->name, col->name);
-			if (col->type == F1T_INT4 || col->type == F1T_INT4ARRAY)
+			if (col->type == F1T_INT4 || col->type == F1T_INT4ARRAY ||
+				col->type == F1T_GAP_LAPS)
 				CHECKF(col->min <= col->max && col->min >= INT32_MIN &&
 					   col->max <= INT32_MAX, "%s.%s: range", ep->name, col->name);
+			for (int d = 0; d < c; d++)
+				CHECKF(strcmp(ep->columns[d].name, col->name) != 0,
+					   "%s.%s: two columns of that name", ep->name, col->name);
 		}
+		/* every topic is its own */
+		for (int j = 0; j < i; j++)
+			CHECKF(strcmp(f1_endpoints[j].default_topic, ep->default_topic) != 0,
+				   "%s and %s share a topic", f1_endpoints[j].name, ep->name);
 	}
-	CHECK(f1_endpoint_by_name("pit") == NULL);
+	CHECK(f1_endpoint_by_name("pits") == NULL);
+	CHECK(f1_endpoint_by_name("Laps") == NULL);
+	CHECK(f1_endpoint_by_name("intervals ") == NULL);
 	CHECK(f1_endpoint_by_name("") == NULL);
 	CHECK(f1_endpoint_by_name(NULL) == NULL);
+	end_case();
+
+	/*
+	 * Gap fields: an F1T_GAP column with F1G_LAPS has a "<name>_laps"
+	 * F1T_GAP_LAPS column decoded from the same field, one with F1G_Q a
+	 * "<name>_q" F1T_GAP_Q column; and every _laps and _q column belongs to
+	 * such a gap column.  Only gap columns have shapes, only their
+	 * siblings a field of their own.
+	 */
+	begin_case("endpoint table: gap columns and their _laps and _q siblings");
+	{
+		int			ngap = 0,
+					nlaps = 0,
+					nq = 0;
+
+		for (int i = 0; i < F1E_COUNT; i++)
+		{
+			const F1Endpoint *ep = &f1_endpoints[i];
+
+			for (int c = 0; c < ep->ncolumns; c++)
+			{
+				const F1Column *col = &ep->columns[c];
+				char		sibling[128];
+				const F1Column *s2;
+
+				if (col->type != F1T_GAP)
+					CHECKF(col->shapes == 0, "%s.%s: shapes on a column that is no gap",
+						   ep->name, col->name);
+				if (col->type != F1T_GAP_LAPS && col->type != F1T_GAP_Q)
+					CHECKF(col->field == NULL, "%s.%s: a field of its own", ep->name, col->name);
+				switch (col->type)
+				{
+					case F1T_GAP:
+						ngap++;
+						CHECKF((col->shapes & ~(F1G_LAPS | F1G_Q)) == 0,
+							   "%s.%s: unknown shapes %#x", ep->name, col->name, col->shapes);
+						CHECKF(!col->key && !col->notnull, "%s.%s: a gap is nullable",
+							   ep->name, col->name);
+						snprintf(sibling, sizeof(sibling), "%s_laps", col->name);
+						s2 = column_named(ep, sibling);
+						if (col->shapes & F1G_LAPS)
+							CHECKF(s2 != NULL && s2->type == F1T_GAP_LAPS && s2->field != NULL &&
+								   strcmp(s2->field, col->name) == 0,
+								   "%s.%s: F1G_LAPS but no %s column of its field",
+								   ep->name, col->name, sibling);
+						else
+							CHECKF(s2 == NULL, "%s.%s: a %s column but no F1G_LAPS",
+								   ep->name, col->name, sibling);
+						snprintf(sibling, sizeof(sibling), "%s_q", col->name);
+						s2 = column_named(ep, sibling);
+						if (col->shapes & F1G_Q)
+							CHECKF(s2 != NULL && s2->type == F1T_GAP_Q && s2->field != NULL &&
+								   strcmp(s2->field, col->name) == 0,
+								   "%s.%s: F1G_Q but no %s column of its field",
+								   ep->name, col->name, sibling);
+						else
+							CHECKF(s2 == NULL, "%s.%s: a %s column but no F1G_Q",
+								   ep->name, col->name, sibling);
+						break;
+					case F1T_GAP_LAPS:
+					case F1T_GAP_Q:
+						{
+							bool		laps = col->type == F1T_GAP_LAPS;
+
+							if (laps)
+								nlaps++;
+							else
+								nq++;
+							CHECKF(!col->key && !col->notnull, "%s.%s: a gap is nullable",
+								   ep->name, col->name);
+							if (!CHECKF(col->field != NULL, "%s.%s: no field", ep->name, col->name))
+								break;
+							snprintf(sibling, sizeof(sibling), "%s%s", col->field,
+									 laps ? "_laps" : "_q");
+							CHECKF(strcmp(col->name, sibling) == 0, "%s.%s: should be named %s",
+								   ep->name, col->name, sibling);
+							s2 = column_named(ep, col->field);
+							CHECKF(s2 != NULL && s2->type == F1T_GAP &&
+								   (s2->shapes & (laps ? F1G_LAPS : F1G_Q)) != 0,
+								   "%s.%s: no gap column %s with %s", ep->name, col->name,
+								   col->field, laps ? "F1G_LAPS" : "F1G_Q");
+							/* the gap column comes first: it has its say first */
+							CHECKF(s2 == NULL || s2 < col, "%s.%s: before its gap column",
+								   ep->name, col->name);
+							if (laps)
+								CHECKF(col->min >= 1, "%s.%s: laps behind start at 1",
+									   ep->name, col->name);
+							break;
+						}
+					default:
+						break;
+				}
+			}
+		}
+		/* intervals: gap_to_leader, interval; session_result: duration, gap_to_leader */
+		CHECKF(ngap == 4 && nlaps == 3 && nq == 2, "%d gap, %d _laps, %d _q columns",
+			   ngap, nlaps, nq);
+	}
 	end_case();
 
 	/* The columns are schema.sql's, in its order, and agree on type and NOT NULL */
@@ -128,10 +272,14 @@ test_endpoint_table(void)
 			memcpy(line, p, n);
 			line[n] = '\0';
 			p = *eol ? eol + 1 : eol;
-			if (line[0] != '\t' || line[1] < 'a' || line[1] > 'z')
+			if (line[0] != '\t' || ((line[1] < 'a' || line[1] > 'z') && line[1] != '"'))
 				continue;		/* constraint lines and their continuations */
 			n = strcspn(line + 1, " \t");
-			snprintf(name, sizeof(name), "%.*s", (int) n, line + 1);
+			/* a quoted name ("interval") is the name */
+			if (line[1] == '"' && n >= 2 && line[n] == '"')
+				snprintf(name, sizeof(name), "%.*s", (int) n - 2, line + 2);
+			else
+				snprintf(name, sizeof(name), "%.*s", (int) n, line + 1);
 			if (strcmp(name, "src_topic") == 0 || strcmp(name, "src_partition") == 0 ||
 				strcmp(name, "src_offset") == 0 || strcmp(name, "ingested_at") == 0 ||
 				strcmp(name, "id") == 0)
@@ -151,8 +299,9 @@ test_endpoint_table(void)
 			 */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-overflow"
-			CHECKF(sql_type(t) == (int) ep->columns[c].type,
-				   "%s.%s: type differs from \"%s\"", ep->name, name, t);
+			CHECKF(sql_type_is(t, sql_type_of(ep->columns[c].type)),
+				   "%s.%s: type \"%s\", want %s", ep->name, name, t,
+				   sql_type_of(ep->columns[c].type));
 #pragma GCC diagnostic pop
 			CHECKF((strstr(t, "NOT NULL") != NULL) == ep->columns[c].notnull,
 				   "%s.%s: NOT NULL differs", ep->name, name);
@@ -179,6 +328,16 @@ test_endpoint_table(void)
 			{F1E_MEETINGS, "meeting_key,"},
 			{F1E_CAR_DATA, "session_key,driver_number,date,"},
 			{F1E_LOCATION, "session_key,driver_number,date,"},
+			{F1E_INTERVALS, "session_key,driver_number,date,"},
+			{F1E_PIT, "session_key,driver_number,lap_number,"},
+			{F1E_STINTS, "session_key,driver_number,stint_number,"},
+			{F1E_WEATHER, "session_key,date,"},
+			{F1E_SESSION_RESULT, "session_key,driver_number,"},
+			{F1E_STARTING_GRID, "session_key,driver_number,"},
+			{F1E_OVERTAKES, "session_key,date,overtaking_driver_number,overtaken_driver_number,"},
+			{F1E_TEAM_RADIO, "session_key,driver_number,date,"},
+			{F1E_CHAMPIONSHIP_DRIVERS, "session_key,driver_number,"},
+			{F1E_CHAMPIONSHIP_TEAMS, "session_key,team_name,"},
 		};
 
 		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -194,6 +353,7 @@ test_endpoint_table(void)
 				}
 			CHECKF(strcmp(got, keys[i].keys) == 0, "%s keys: %s", ep->name, got);
 		}
+		CHECK(sizeof(keys) / sizeof(keys[0]) == F1E_COUNT);
 	}
 	end_case();
 }

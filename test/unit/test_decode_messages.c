@@ -6,8 +6,10 @@
  * the text pool untouched), the error buffer, and every class of rejected
  * message with its exact dead-letter reason: not JSON, trailing data,
  * scalars, missing and null keys, wrong JSON types for every column type,
- * out-of-range values, text PostgreSQL cannot hold, invalid UTF-8 and bad
- * timestamps.
+ * out-of-range values, text PostgreSQL cannot hold, invalid UTF-8, bad
+ * timestamps and gap fields of the wrong shape (every shape of those is
+ * test_decode_gaps.c's).  The endpoints with no recorded data get
+ * hand-written records (handwritten_records.h).
  *
  * One record's fields are test_decode_fields.c's.  The harness is
  * test/unit/harness.h: one line per failed check, then "N passed, N failed"
@@ -28,8 +30,12 @@
 #include "harness.h"
 #include "decode_check.h"
 #include "openf1_records.h"
+#include "handwritten_records.h"
 
-/* One good record per endpoint, for tests that need any */
+/*
+ * One good record per endpoint, for tests that need any: real ones, but for
+ * the endpoints with no recorded data (hand-written, handwritten_records.h)
+ */
 static const char *
 good_record(F1EndpointId id)
 {
@@ -51,6 +57,26 @@ good_record(F1EndpointId id)
 			return J(car_data_9189_first);
 		case F1E_LOCATION:
 			return J(location_9189_first);
+		case F1E_INTERVALS:
+			return J(intervals_hw_close);
+		case F1E_PIT:
+			return J(pit_9189_first);
+		case F1E_STINTS:
+			return J(stints_9189_first);
+		case F1E_WEATHER:
+			return J(weather_9189_first);
+		case F1E_SESSION_RESULT:
+			return J(session_result_9606_first);
+		case F1E_STARTING_GRID:
+			return J(starting_grid_9606_first);
+		case F1E_OVERTAKES:
+			return J(overtakes_9189_first);
+		case F1E_TEAM_RADIO:
+			return J(team_radio_hw);
+		case F1E_CHAMPIONSHIP_DRIVERS:
+			return J(championship_drivers_hw);
+		case F1E_CHAMPIONSHIP_TEAMS:
+			return J(championship_teams_hw);
 		case F1E_COUNT:
 			break;
 	}
@@ -207,6 +233,8 @@ typedef struct RejectCase
 #define LAP(fields) "{'session_key':9189,'driver_number':1,'lap_number':1" fields "}"
 #define DRV(fields) "{'session_key':9189,'driver_number':1" fields "}"
 #define POS(date) "{'session_key':9189,'driver_number':1,'position':1,'date':'" date "'}"
+#define INTV(fields) "{'session_key':9606,'driver_number':14,'date':'2024-09-22T13:00:00Z'" fields "}"
+#define SR(fields) "{'session_key':9602,'driver_number':44" fields "}"
 
 static const RejectCase reject_cases[] = {
 	/* not JSON */
@@ -381,6 +409,28 @@ static const RejectCase reject_cases[] = {
 	"position: field \"date\": invalid date-time \"2023-11-19T05:50:02.123456789012345678901234...\"", false, 0},
 	{F1E_POSITION, "{\"session_key\":1,\"driver_number\":1,\"position\":1,\"date\":\"2023-11-19\\n05:50:02\"}",
 	"position: field \"date\": invalid date-time \"2023-11-19?05:50:02\"", true, 0},
+	/* gap fields (hand-written records: intervals have no recorded data) */
+	{F1E_INTERVALS, INTV(",'gap_to_leader':'+1 lap'"),
+	"intervals: field \"gap_to_leader\": expected a number of seconds, \"+N LAP(S)\" or null, got \"+1 lap\"", false, 0},
+	{F1E_INTERVALS, "[" INTV("") "," INTV(",'interval':'1 LAP'") "]",
+	"intervals: record 1: field \"interval\": expected a number of seconds, \"+N LAP(S)\" or null, got \"1 LAP\"", false, 0},
+	{F1E_INTERVALS, INTV(",'interval':[0.5,null,0.7]"),
+	"intervals: field \"interval\": expected a number of seconds, \"+N LAP(S)\" or null, got an array", false, 0},
+	{F1E_INTERVALS, INTV(",'gap_to_leader':'+0 LAP'"),
+	"intervals: field \"gap_to_leader\": \"+0 LAP\": 0 laps out of range [1, 10000]", false, 0},
+	{F1E_INTERVALS, INTV(",'gap_to_leader':true"),
+	"intervals: field \"gap_to_leader\": expected a number of seconds, \"+N LAP(S)\" or null, got a boolean", false, 0},
+	{F1E_INTERVALS, INTV(",'gap_to_leader':1e400"), "intervals: field \"gap_to_leader\": not a finite number", false, 0},
+	{F1E_SESSION_RESULT, SR(",'duration':[89.5,null,88.1,87.0]"),
+	"session_result: field \"duration\": an array of 4 elements, expected at most 3 (Q1, Q2, Q3)", false, 0},
+	{F1E_SESSION_RESULT, SR(",'gap_to_leader':[0,'+0.2',null]"),
+	"session_result: field \"gap_to_leader\" element 1: expected a number of seconds or null, got a string", false, 0},
+	{F1E_SESSION_RESULT, SR(",'duration':'+1 LAP'"),
+	"session_result: field \"duration\": expected a number of seconds, an array of three (Q1, Q2, Q3) or null, got \"+1 LAP\"", false, 0},
+	{F1E_SESSION_RESULT, SR(",'gap_to_leader':{}"),
+	"session_result: field \"gap_to_leader\": expected a number of seconds, \"+N LAP(S)\", an array of three (Q1, Q2, Q3) or null, got an object", false, 0},
+	{F1E_CHAMPIONSHIP_TEAMS, "{'session_key':9606,'points_current':244.0}",
+	"championship_teams: missing key field \"team_name\"", false, 0},
 };
 
 static void

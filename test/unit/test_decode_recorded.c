@@ -7,7 +7,10 @@
  * records, one message per record as the feed sends them, must all be
  * accepted but for the known null dates of 9606's car_data, and the whole
  * file as one message (as the API returns it) must give as many rows.
- * Prints the decode speed of 9189's car_data in CPU time.
+ * All the endpoints the sessions have, the race ones with them (pit,
+ * stints, weather, overtakes, session_result, starting_grid), and the
+ * shapes of the classifications' gaps.  Prints the decode speed of 9189's
+ * car_data in CPU time.
  *
  * The harness is test/unit/harness.h: one line per failed check, then "N
  * passed, N failed" (N counting test cases), exit status non-zero on any
@@ -93,6 +96,12 @@ static const struct
 	{"9189", "meetings.json", F1E_MEETINGS, 1, 0},
 	{"9189", "car_data.json.gz", F1E_CAR_DATA, 488120, 0},
 	{"9189", "location.json.gz", F1E_LOCATION, 74343, 0},
+	{"9189", "pit.json", F1E_PIT, 31, 0},
+	{"9189", "stints.json", F1E_STINTS, 51, 0},
+	{"9189", "weather.json", F1E_WEATHER, 108, 0},
+	{"9189", "overtakes.json", F1E_OVERTAKES, 341, 0},
+	{"9189", "session_result.json", F1E_SESSION_RESULT, 20, 0},
+	{"9189", "starting_grid.json", F1E_STARTING_GRID, 20, 0},
 	{"9606", "laps.json", F1E_LAPS, 1179, 0},
 	{"9606", "position.json", F1E_POSITION, 396, 0},
 	{"9606", "drivers.json", F1E_DRIVERS, 20, 0},
@@ -101,6 +110,12 @@ static const struct
 	{"9606", "meetings.json", F1E_MEETINGS, 1, 0},
 	{"9606", "car_data.json.gz", F1E_CAR_DATA, 109017, 105},
 	{"9606", "location.json.gz", F1E_LOCATION, 111273, 0},
+	{"9606", "pit.json", F1E_PIT, 23, 0},
+	{"9606", "stints.json", F1E_STINTS, 43, 0},
+	{"9606", "weather.json", F1E_WEATHER, 160, 0},
+	{"9606", "overtakes.json", F1E_OVERTAKES, 216, 0},
+	{"9606", "session_result.json", F1E_SESSION_RESULT, 20, 0},
+	{"9606", "starting_grid.json", F1E_STARTING_GRID, 20, 0},
 };
 
 static double
@@ -249,4 +264,95 @@ test_recorded_data(void)
 	}
 }
 
-HARNESS_MAIN(test_recorded_data();)
+/*
+ * The gaps of the recorded classifications, as the data's README counts
+ * them: 9189's finishers are all on the lead lap (the winner's gap the
+ * integer 0), 9606 has eleven cars a lap down ("+1 LAP", positions 8-18);
+ * the retired cars have null gaps.  No qualifying arrays in races.
+ */
+static void
+test_recorded_gaps(void)
+{
+	static const struct
+	{
+		const char *session;
+		int			seconds,
+					laps,
+					nulls;
+		int			grid_session;	/* starting_grid: the qualifying session */
+		int			grid_no_time;	/* starting_grid rows with a null lap_duration */
+	}			sessions[] = {
+		{"9189", 17, 0, 3, 9314, 0},
+		{"9606", 7, 11, 2, 9602, 2},
+	};
+	const char *dir = getenv("F1TEL_DATA");
+	char		defdir[4200];
+
+	if (dir == NULL || dir[0] == '\0')
+	{
+		snprintf(defdir, sizeof(defdir), "%s/test/data/openf1", repo_root);
+		dir = defdir;
+	}
+	for (size_t i = 0; i < sizeof(sessions) / sizeof(sessions[0]); i++)
+	{
+		char		name[100];
+		char		path[4400];
+		char		err[ERRLEN];
+		char	   *text;
+		size_t		len;
+		F1Batch		b;
+		int			seconds = 0,
+					laps = 0,
+					nulls = 0,
+					no_time = 0;
+
+		snprintf(name, sizeof(name), "data %s: session_result gaps, starting_grid",
+				 sessions[i].session);
+		begin_case(name);
+		snprintf(path, sizeof(path), "%s/%s/session_result.json", dir, sessions[i].session);
+		text = read_file(path, &len);
+		f1_batch_init(&b, EP(F1E_SESSION_RESULT));
+		if (CHECKF(text != NULL, "cannot read %s", path) &&
+			CHECKF(f1_decode_message(&b, text, len, 0, 0, err, sizeof(err)) == 20, "%s", err))
+		{
+			for (int r = 0; r < b.nrows; r++)
+			{
+				bool		s = !is_null(&b, r, "gap_to_leader"),
+							l = !is_null(&b, r, "gap_to_leader_laps");
+
+				CHECK(!(s && l));
+				seconds += s;
+				laps += l;
+				nulls += !s && !l;
+				CHECK(is_null(&b, r, "gap_to_leader_q") && is_null(&b, r, "duration_q"));
+				if (l)
+					CHECK_INT(&b, r, "gap_to_leader_laps", 1);
+			}
+			CHECKF(seconds == sessions[i].seconds && laps == sessions[i].laps &&
+				   nulls == sessions[i].nulls, "%d in seconds, %d in laps, %d null",
+				   seconds, laps, nulls);
+			CHECK_F8(&b, 0, "gap_to_leader", 0.0);
+		}
+		f1_batch_free(&b);
+		free(text);
+
+		snprintf(path, sizeof(path), "%s/%s/starting_grid.json", dir, sessions[i].session);
+		text = read_file(path, &len);
+		f1_batch_init(&b, EP(F1E_STARTING_GRID));
+		if (CHECKF(text != NULL, "cannot read %s", path) &&
+			CHECKF(f1_decode_message(&b, text, len, 0, 0, err, sizeof(err)) == 20, "%s", err))
+		{
+			for (int r = 0; r < b.nrows; r++)
+			{
+				CHECK_INT(&b, r, "session_key", sessions[i].grid_session);
+				no_time += is_null(&b, r, "lap_duration");
+			}
+			CHECKF(no_time == sessions[i].grid_no_time, "%d null lap_duration", no_time);
+		}
+		f1_batch_free(&b);
+		free(text);
+		end_case();
+	}
+}
+
+HARNESS_MAIN(test_recorded_data(); test_recorded_gaps();)
