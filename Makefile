@@ -38,6 +38,7 @@ OBJS = \
 	src/sink/bigquery.o \
 	src/sink/bq_answer.o \
 	src/sink/bq_body.o \
+	src/sink/bq_schema.o \
 	src/sink/http.o \
 	src/sink/json_text.o \
 	src/sink/jwt.o \
@@ -74,7 +75,8 @@ PROVE_TESTS = test/t/*.pl
 KAFKA_TAP_TESTS = test/t/001_replay.pl test/t/002_faults.pl test/t/003_bad_messages.pl \
 	test/t/004_two_workers.pl test/t/005_lifecycle.pl test/t/022_enrich_e2e.pl \
 	test/t/040_sink.pl test/t/041_sink_faults.pl test/t/043_sink_safety.pl \
-	test/t/044_sink_shutdown.pl $(wildcard test/t/1[0-9][0-9]_kafka_*.pl)
+	test/t/044_sink_shutdown.pl test/t/045_sink_schema_upgrade.pl \
+	$(wildcard test/t/1[0-9][0-9]_kafka_*.pl)
 PROVE_FLAGS = -I $(srcdir)/test/lib
 
 PKG_LIBS = json-c rdkafka libcurl openssl zlib
@@ -139,11 +141,11 @@ test/unit/test_decode_messages test/unit/test_decode_gaps test/unit/test_decode_
 	test/unit/decode_check.h test/unit/openf1_records.h test/unit/handwritten_records.h
 test/unit/test_decode_recorded: test/unit/decode_check.h test/unit/read_file.h
 
-# the BigQuery sink's plain-C pieces (JWT auth, REST bodies and answers) and back-off
+# the BigQuery sink's plain-C pieces (JWT auth, REST bodies and answers, schema upgrade) and back-off
 SINK_UNIT_SRCS = src/sink/jwt.c src/sink/oauth.c src/sink/bq_body.c src/sink/bq_answer.c \
-	src/sink/json_text.c src/shared/backoff.c src/shared/cutil.c
+	src/sink/bq_schema.c src/sink/json_text.c src/shared/backoff.c src/shared/cutil.c
 SINK_UNITS = test/unit/test_key_file test/unit/test_jwt test/unit/test_oauth \
-	test/unit/test_bq_body test/unit/test_bq_answer test/unit/test_backoff \
+	test/unit/test_bq_body test/unit/test_bq_answer test/unit/test_bq_schema test/unit/test_backoff \
 	test/unit/test_errclass
 $(SINK_UNITS): test/unit/%: test/unit/%.c test/unit/harness.h $(SINK_UNIT_SRCS) src/sink/jwt.h \
 		src/sink/oauth.h src/sink/bq_json.h src/sink/json_text.h src/shared/backoff.h src/shared/cutil.h
@@ -151,7 +153,7 @@ $(SINK_UNITS): test/unit/%: test/unit/%.c test/unit/harness.h $(SINK_UNIT_SRCS) 
 		-o $@ $< $(SINK_UNIT_SRCS) \
 		$(shell pkg-config --libs json-c openssl zlib)
 test/unit/test_key_file test/unit/test_jwt: test/unit/json_check.h test/unit/test_keys.h
-test/unit/test_oauth test/unit/test_bq_answer: test/unit/json_check.h
+test/unit/test_oauth test/unit/test_bq_answer test/unit/test_bq_schema: test/unit/json_check.h
 test/unit/test_bq_body: test/unit/json_check.h test/unit/read_file.h
 test/unit/test_errclass: src/ingest/errclass.h
 

@@ -7,9 +7,13 @@
 --
 SET timezone = 'UTC';
 -- driver_laps: every column, in order, with the matching BigQuery type, then
--- the sink's own "deleted"; REQUIRED only where the column is NOT NULL
--- (NULLABLE is always allowed: BigQuery can relax a mode in place, never
--- tighten it); differences: expect none
+-- the sink's own "deleted" (where f1tel 0.1 put it, after updated_at), then
+-- the fields a later release appended (BigQuery adds columns at the end
+-- only); REQUIRED only where the column is NOT NULL (NULLABLE is always
+-- allowed: BigQuery can relax a mode in place, never tighten it).  A field
+-- appended after "deleted" may be missing from driver_laps (its column comes
+-- with an upgrade of the enrichment; until then it is sent as NULL); every
+-- other difference is listed: expect none
 CREATE TEMP VIEW bq_types (sql_type, bq_type) AS
 VALUES ('integer', 'INT64'), ('bigint', 'INT64'), ('double precision', 'FLOAT64'),
 	   ('boolean', 'BOOL'), ('text', 'STRING'), ('timestamp with time zone', 'TIMESTAMP');
@@ -18,21 +22,29 @@ SELECT a.attnum::integer AS ordinal, a.attname::text AS field, t.bq_type AS type
 	   CASE WHEN a.attnotnull THEN 'REQUIRED' ELSE 'NULLABLE' END AS mode
   FROM pg_attribute a
   LEFT JOIN bq_types t ON t.sql_type = format_type(a.atttypid, a.atttypmod)
- WHERE a.attrelid = 'f1tel.driver_laps'::regclass AND a.attnum > 0 AND NOT a.attisdropped
-UNION ALL
-SELECT (SELECT max(attnum) + 1 FROM pg_attribute WHERE attrelid = 'f1tel.driver_laps'::regclass),
-	   'deleted', 'BOOL', 'NULLABLE';
+ WHERE a.attrelid = 'f1tel.driver_laps'::regclass AND a.attnum > 0 AND NOT a.attisdropped;
+CREATE TEMP VIEW bq_driver_laps AS
+SELECT * FROM f1tel.bigquery_schema() WHERE table_name = 'driver_laps';
 SELECT b.field AS in_bigquery, d.field AS in_driver_laps, b.type, d.type AS expected_type, b.mode, d.mode AS expected_mode
-  FROM (SELECT * FROM f1tel.bigquery_schema() WHERE table_name = 'driver_laps') b
+  FROM bq_driver_laps b
   FULL JOIN driver_laps_as_bq d ON d.field = b.field
- WHERE b.field IS NULL OR d.field IS NULL OR b.type IS DISTINCT FROM d.type
-	OR (b.mode = 'REQUIRED' AND d.mode <> 'REQUIRED') OR b.mode NOT IN ('REQUIRED', 'NULLABLE');
+ WHERE b.field IS NULL
+	OR (d.field IS NULL AND b.field <> 'deleted'
+		AND b.ordinal < (SELECT ordinal FROM bq_driver_laps WHERE field = 'deleted'))
+	OR (d.field IS NOT NULL AND b.type IS DISTINCT FROM d.type)
+	OR (b.mode = 'REQUIRED' AND d.mode IS DISTINCT FROM 'REQUIRED') OR b.mode NOT IN ('REQUIRED', 'NULLABLE');
 SELECT string_agg(field, ', ' ORDER BY ordinal) AS required_in_bigquery
-  FROM f1tel.bigquery_schema() WHERE table_name = 'driver_laps' AND mode = 'REQUIRED';
--- the order of the BigQuery fields is the table's
-SELECT array_agg(field ORDER BY ordinal) = (SELECT array_agg(field ORDER BY ordinal) FROM driver_laps_as_bq)
+  FROM bq_driver_laps WHERE mode = 'REQUIRED';
+-- the order of the BigQuery fields is the table's; "deleted" right after
+-- updated_at, where f1tel 0.1 put it
+SELECT array_agg(b.field ORDER BY b.ordinal) = (SELECT array_agg(field ORDER BY ordinal) FROM driver_laps_as_bq)
 	   AS same_order
-  FROM f1tel.bigquery_schema() WHERE table_name = 'driver_laps';
+  FROM bq_driver_laps b WHERE b.field IN (SELECT field FROM driver_laps_as_bq);
+SELECT field, ordinal FROM bq_driver_laps WHERE field IN ('updated_at', 'deleted') ORDER BY ordinal;
+-- the fields appended after "deleted", all NULLABLE (an existing table gets
+-- them with tables.patch, which adds no other)
+SELECT field, type, mode FROM bq_driver_laps
+ WHERE ordinal > (SELECT ordinal FROM bq_driver_laps WHERE field = 'deleted') ORDER BY ordinal;
 -- race_control: the fields are the keys of the change image, nothing more
 -- (a hand-written record of a session of its own)
 INSERT INTO f1tel.race_control (session_key, meeting_key, date, driver_number, lap_number, sector,

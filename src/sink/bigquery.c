@@ -8,6 +8,15 @@
  * missing.  BigQuery is append-only through insertAll: a changed lap is a new
  * row version, and the views show the latest one.
  *
+ * Upgrade: a table that is there is compared with f1tel's fields
+ * (bq_schema.c); the missing ones are appended NULLABLE with tables.patch,
+ * the only change BigQuery makes in place.  Nothing is dropped or retyped:
+ * a column f1tel writes that has another type stops the push (refused for
+ * good, like a 400) until the user fixes the table.  Fields are appended at
+ * the end only, in a new release's order, so a new table and an upgraded
+ * one have the same columns in the same order.  A row image without a new
+ * column (a server not upgraded yet) simply leaves it NULL.
+ *
  * Push: a round of changes goes out as insertAll requests of at most
  * f1tel.bigquery_batch_rows rows and f1tel.bigquery_batch_bytes bytes,
  * f1tel.bigquery_concurrency at a time.  Each row's insertId is
@@ -63,6 +72,25 @@ static const F1BqField driver_laps_fields[] = {
 	{"version", "INT64", "REQUIRED"},
 	{"updated_at", "TIMESTAMP", "NULLABLE"},
 	{"deleted", "BOOL", "NULLABLE"},	/* true: the lap was deleted in f1tel */
+	/* f1tel 0.2: stint, pit stop, interval, weather and car data of the lap */
+	{"stint_number", "INT64", "NULLABLE"},
+	{"compound", "STRING", "NULLABLE"},
+	{"tyre_age", "INT64", "NULLABLE"},
+	{"pit_in", "BOOL", "NULLABLE"},
+	{"pit_duration", "FLOAT64", "NULLABLE"},
+	{"gap_to_leader", "FLOAT64", "NULLABLE"},
+	{"interval", "FLOAT64", "NULLABLE"},
+	{"gap_to_leader_laps", "INT64", "NULLABLE"},
+	{"interval_laps", "INT64", "NULLABLE"},
+	{"air_temperature", "FLOAT64", "NULLABLE"},
+	{"track_temperature", "FLOAT64", "NULLABLE"},
+	{"rainfall", "INT64", "NULLABLE"},
+	{"max_speed", "INT64", "NULLABLE"},
+	{"mean_throttle", "FLOAT64", "NULLABLE"},
+	{"full_throttle_share", "FLOAT64", "NULLABLE"},
+	{"brake_share", "FLOAT64", "NULLABLE"},
+	{"drs_open_share", "FLOAT64", "NULLABLE"},
+	{"samples", "INT64", "NULLABLE"},
 };
 
 static const F1BqField race_control_fields[] = {
@@ -127,9 +155,65 @@ call(F1HttpRequest *req, char **error)
 	}
 }
 
-/* GET path; if 404, POST body to create_path.  false (and *error) on failure. */
+/*
+ * A table that is there: append the fields of f1tel's that it lacks with
+ * tables.patch (the GET answer's fields first, unchanged).  false (and
+ * *error) on failure; a conflict is refused for good.
+ */
 static bool
-ensure(const char *what, char *get_url, char *create_url, char *body, char **error)
+upgrade_schema(const char *what, char *url, StringInfo answer, const F1BqField *fields,
+			   int nfields, char **error)
+{
+	F1HttpRequest req;
+	char		msg[512];
+	char	   *patch = NULL;
+	int			nmissing = 0;
+	F1BqSchemaVerdict v;
+
+	v = f1_bq_schema_compare(answer->data, answer->len, fields, nfields, &patch, &nmissing,
+							 msg, sizeof(msg));
+	if (v == F1BQ_SCHEMA_SAME)
+		return true;
+	if (v != F1BQ_SCHEMA_ADD)
+	{
+		prepare_refused = true;
+		if (v == F1BQ_SCHEMA_CONFLICT)
+			*error = psprintf("BigQuery: %s cannot take f1tel's rows: %s; f1tel never drops or "
+							  "retypes a column: drop or rename that column in BigQuery (or move the "
+							  "table away), then reload the configuration", what, msg);
+		else
+			*error = psprintf("BigQuery: reading the schema of %s failed: %s", what, msg);
+		return false;
+	}
+	memset(&req, 0, sizeof(req));
+	req.method = "PATCH";
+	req.url = url;
+	req.body = pstrdup(patch);
+	req.body_len = strlen(patch);
+	free(patch);
+	call(&req, error);
+	if (req.status == -1)
+		return false;
+	if (req.status == 200)
+	{
+		ereport(LOG, (errmsg("f1tel sink: added %d column%s to BigQuery %s", nmissing,
+							 nmissing == 1 ? "" : "s", what)));
+		return true;
+	}
+	prepare_refused = f1_bq_classify(req.status, req.response.data, req.response.len,
+									 msg, sizeof(msg)) == F1BQ_FATAL;
+	*error = psprintf("BigQuery: adding %d column%s to %s failed (HTTP %ld): %s", nmissing,
+					  nmissing == 1 ? "" : "s", what, req.status, req.status ? msg : req.error);
+	return false;
+}
+
+/*
+ * GET path; if 404, POST body to create_path; if there and fields is not
+ * NULL (a table), upgrade its schema.  false (and *error) on failure.
+ */
+static bool
+ensure(const char *what, char *get_url, char *create_url, char *body,
+	   const F1BqField *fields, int nfields, char **error)
 {
 	F1HttpRequest req;
 	char		msg[512];
@@ -141,7 +225,8 @@ ensure(const char *what, char *get_url, char *create_url, char *body, char **err
 	if (req.status == -1)
 		return false;
 	if (req.status == 200)
-		return true;
+		return fields == NULL ||
+			upgrade_schema(what, get_url, &req.response, fields, nfields, error);
 	if (req.status != 404)
 	{
 		prepare_refused = f1_bq_classify(req.status, req.response.data, req.response.len,
@@ -207,22 +292,24 @@ f1_bq_prepare(char **error)
 		return true;
 	prepare_refused = false;
 	if (!ensure(psprintf("dataset %s:%s", p, d), api_url("datasets/%s", d),
-				api_url("datasets"), f1_bq_dataset_body(p, d, f1tel_bigquery_location), error))
+				api_url("datasets"), f1_bq_dataset_body(p, d, f1tel_bigquery_location), NULL, 0, error))
 		return false;
 	if (!ensure(psprintf("table %s.driver_laps", d), api_url("datasets/%s/tables/driver_laps", d),
 				api_url("datasets/%s/tables", d),
 				f1_bq_table_body(p, d, "driver_laps", driver_laps_fields, lengthof(driver_laps_fields),
-								 "date_start", cluster, 2), error))
+								 "date_start", cluster, 2),
+				driver_laps_fields, lengthof(driver_laps_fields), error))
 		return false;
 	if (!ensure(psprintf("table %s.race_control", d), api_url("datasets/%s/tables/race_control", d),
 				api_url("datasets/%s/tables", d),
 				f1_bq_table_body(p, d, "race_control", race_control_fields, lengthof(race_control_fields),
-								 "date", cluster, 1), error))
+								 "date", cluster, 1),
+				race_control_fields, lengthof(race_control_fields), error))
 		return false;
 	for (int i = 0; i < (int) lengthof(views); i++)
 		if (!ensure(psprintf("view %s.%s", d, views[i]), api_url("datasets/%s/tables/%s", d, views[i]),
 					api_url("datasets/%s/tables", d),
-					f1_bq_view_body(p, d, views[i], view_query(views[i])), error))
+					f1_bq_view_body(p, d, views[i], view_query(views[i])), NULL, 0, error))
 			return false;
 	tables_ready = true;
 	return true;

@@ -9,7 +9,10 @@
  *    planned with, and the dataset, table and view bodies;
  *  - bq_answer.c, what we read back: insertAll's per-row answer, and the
  *    verdict on a refused request (retry, back off for minutes, split the
- *    batch, refresh the token, create the table, give up).
+ *    batch, refresh the token, create the table, give up);
+ *  - bq_schema.c, the schema upgrade of a table that is there: its
+ *    tables.get answer against f1tel's fields, and the tables.patch body
+ *    that appends the missing ones.
  * Retry delays are not computed here: shared/backoff.h.  Facts:
  * ../shared/notes/bigquery.md (from the repository root); field names:
  * Google's discovery document for BigQuery v2 (test/unit/test_bq_body.c checks
@@ -202,5 +205,52 @@ extern char *f1_bq_table_body(const char *project, const char *dataset, const ch
  */
 extern char *f1_bq_view_body(const char *project, const char *dataset, const char *view,
 							 const char *query);
+
+/* ---- tables.get / tables.patch: the schema upgrade (bq_schema.c) --------------- */
+
+/*
+ * What an existing table's schema means for f1tel's fields.
+ *   SAME      every field is there with its type: nothing to do.
+ *   ADD       fields are missing: send the patch body with tables.patch.
+ *   CONFLICT  the table cannot take f1tel's rows as it is (message says
+ *             why): stop and report; f1tel never drops or retypes a column.
+ *   BAD       the answer is not a table resource (or out of memory).
+ */
+typedef enum F1BqSchemaVerdict
+{
+	F1BQ_SCHEMA_SAME,
+	F1BQ_SCHEMA_ADD,
+	F1BQ_SCHEMA_CONFLICT,
+	F1BQ_SCHEMA_BAD
+} F1BqSchemaVerdict;
+
+/*
+ * Compare the body of a tables.get answer (a Table resource) with want[0 ..
+ * nwant-1].  Names match ignoring ASCII case, types by meaning (INTEGER is
+ * INT64, FLOAT FLOAT64, BOOLEAN BOOL); a field without a mode is NULLABLE.
+ * CONFLICT: the resource is not a TABLE (a VIEW, say); a field of f1tel's
+ * is there with another type, or REPEATED where f1tel's is not (or the
+ * other way round); a column f1tel does not know is REQUIRED (every row
+ * would be refused).  Kept as they are: a REQUIRED column where f1tel's is
+ * NULLABLE or the reverse (a row without a value is refused on its own),
+ * and the user's own NULLABLE or REPEATED columns, anywhere.
+ * ADD: *patch (malloc'd, the caller's to free) gets
+ *     {"schema":{"fields":[the existing fields as the answer gave them,
+ *      in its order, then the missing ones {"name","type","mode":"NULLABLE"}
+ *      in want's order]}}
+ * (a missing REQUIRED field is added NULLABLE: BigQuery adds no other),
+ * and *nmissing (may be NULL) how many were appended.  *patch is NULL
+ * otherwise.  message (may be NULL) says what conflicts or what is wrong.
+ */
+extern F1BqSchemaVerdict f1_bq_schema_compare(const char *answer, size_t len,
+											  const F1BqField *want, int nwant,
+											  char **patch, int *nmissing,
+											  char *message, size_t msglen);
+
+/* Whether two BigQuery type names mean the same type (INTEGER and INT64, ...). */
+extern bool f1_bq_same_type(const char *a, const char *b);
+
+/* "SAME", "ADD", ... for messages */
+extern const char *f1_bq_schema_verdict_name(F1BqSchemaVerdict v);
 
 #endif							/* F1TEL_SINK_BQ_JSON_H */

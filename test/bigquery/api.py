@@ -8,8 +8,8 @@ does: an unknown field anywhere is a 400 "Invalid JSON payload received.
 Unknown name ...", a wrong JSON type a 400 "Invalid value at ...".
 
 Modelled, because f1tel's sink, the tests, `bq` or google-cloud-bigquery call
-them: datasets get/insert/list; tables get/insert/list/patch (schemas,
-timePartitioning, clustering, views); tabledata insertAll/list; jobs
+them: datasets get/insert/list; tables get/insert/list/patch/update (schemas,
+timePartitioning, clustering, views; If-Match against the etag); tabledata insertAll/list; jobs
 query/insert (query jobs, done at once)/getQueryResults.  Api.call() returns (status,
 JSON object) and raises store.ApiError for refusals.
 """
@@ -22,7 +22,7 @@ import urllib.parse
 
 import bqsql
 import bqtypes
-from store import ApiError, not_found, table_resource
+from store import ApiError, not_found, table_etag, table_resource
 
 MAX_PAYLOAD = 10485760
 MAX_ROWS = 50000
@@ -179,6 +179,7 @@ class Api:
             "bigquery.tables.insert": self.tables_insert,
             "bigquery.tables.list": self.tables_list,
             "bigquery.tables.patch": self.tables_patch,
+            "bigquery.tables.update": self.tables_update,
             "bigquery.tabledata.insertAll": self.insert_all,
             "bigquery.tabledata.list": self.tabledata_list,
             "bigquery.jobs.query": self.jobs_query,
@@ -200,7 +201,7 @@ class Api:
                 return m, [urllib.parse.unquote(g) for g in mt.groups()]
         return None, None
 
-    def call(self, m, params, query, body, base_url):
+    def call(self, m, params, query, body, base_url, if_match=None):
         handler = self.handlers.get(m["id"])
         if handler is None:
             raise ApiError(501, "notImplemented", "Method %s is not implemented by the local "
@@ -221,6 +222,7 @@ class Api:
                     "fieldViolations": [{"field": e.field, "description": e.message}]}]})
         with self.store.lock:
             self.base_url = base_url  # safe: every call holds the store lock
+            self.if_match = if_match
             return handler(params, query, obj)
 
     # ---- datasets ---------------------------------------------------------------
@@ -311,8 +313,10 @@ class Api:
         return 200, table_resource(self.store, tb, self.base_url)
 
     def tables_patch(self, params, query, body):
+        """PATCH: the fields given replace the table's, the others are kept."""
         p, d, t = params
         tb = self.store.table(p, d, t)
+        self.check_if_match(tb)
         merged = dict(tb.resource)
         merged.pop("schema", None)
         merged.update(body)
@@ -320,6 +324,25 @@ class Api:
         resource.update(self.check_table_body(p, d, t, merged, tb))
         self.store.update_table(tb, resource)
         return 200, table_resource(self.store, tb, self.base_url)
+
+    def tables_update(self, params, query, body):
+        """PUT: the body replaces the table's user-settable fields; the schema,
+        partitioning and clustering are kept when left out (a schema given
+        may change only as patch may change it)."""
+        p, d, t = params
+        tb = self.store.table(p, d, t)
+        self.check_if_match(tb)
+        merged = {k: tb.resource[k] for k in ("view", "timePartitioning", "clustering")
+                  if k in tb.resource}
+        merged.update(body)
+        self.store.update_table(tb, self.check_table_body(p, d, t, merged, tb))
+        return 200, table_resource(self.store, tb, self.base_url)
+
+    def check_if_match(self, tb):
+        """An If-Match header (google-cloud-bigquery's update_table sends the
+        etag it read) must name the table's current etag, as in BigQuery."""
+        if self.if_match not in (None, "", "*") and self.if_match != table_etag(tb):
+            raise ApiError(412, "conditionNotMet", "Precondition check failed.")
 
     def check_table_body(self, p, d, t, body, old):
         """The stored (user-settable) part of a Table resource, validated; old: when patching."""

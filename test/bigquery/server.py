@@ -46,8 +46,8 @@ from api import Api  # noqa: E402
 from store import ApiError, Store  # noqa: E402
 
 STATUS_NAMES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 404: "NOT_FOUND",
-                409: "ALREADY_EXISTS", 413: "INVALID_ARGUMENT", 429: "RESOURCE_EXHAUSTED",
-                500: "INTERNAL", 501: "UNIMPLEMENTED", 503: "UNAVAILABLE"}
+                409: "ALREADY_EXISTS", 412: "FAILED_PRECONDITION", 413: "INVALID_ARGUMENT",
+                429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 501: "UNIMPLEMENTED", 503: "UNAVAILABLE"}
 RATE_LIMITED = ("Exceeded rate limits: too many api requests per user per method for this "
                 "user_method. For more information, see "
                 "https://cloud.google.com/bigquery/docs/troubleshoot-quotas")
@@ -325,7 +325,8 @@ class Handler(BaseHTTPRequestHandler):
                     "X-Local-Auth-Detail": failure.detail,
                     "WWW-Authenticate": 'Bearer realm="https://accounts.google.com/", error="invalid_token"'}
             try:
-                status, obj = srv.api.call(m, params, query, body, "http://%s/bigquery/v2/" % self.host())
+                status, obj = srv.api.call(m, params, query, body, "http://%s/bigquery/v2/" % self.host(),
+                                           self.headers.get("If-Match"))
             except ApiError as e:
                 return e.status, "json", error_envelope(e.status, e.reason, e.message, e.location,
                                                         e.location_type, e.extra), None

@@ -14,6 +14,8 @@ Rules a reader must know:
 - The SQL engine (bqsql.py) sees the store through resolve(), truncate() and delete().
 """
 
+import base64
+import hashlib
 import json
 import threading
 import time
@@ -184,10 +186,16 @@ class Store:
         return len(hit)
 
 
+def table_etag(tb):
+    """The table's etag: a hash of what it is, so it changes whenever the table does."""
+    state = json.dumps([tb.resource, tb.modified, len(tb.rows)], sort_keys=True, default=str)
+    return base64.b64encode(hashlib.sha1(state.encode()).digest()[:12]).decode()
+
+
 def table_resource(store, tb, base_url):
     """The Table resource as tables.get returns it."""
     r = {"kind": "bigquery#table",
-         "etag": "%x" % (int(tb.modified * 1000) & 0xFFFFFFFFFFFF),
+         "etag": table_etag(tb),
          "id": "%s:%s.%s" % (tb.project, tb.dataset, tb.table_id),
          "selfLink": "%sprojects/%s/datasets/%s/tables/%s" % (base_url, tb.project, tb.dataset,
                                                                tb.table_id),

@@ -5,6 +5,9 @@ Run:  /usr/bin/python3 test/bigquery/test_server.py [-v]
 Each test class starts its own server process on a free port (--port 0) and
 talks to it over HTTP with http.client; JWTs are signed with `openssl`.
 The views are the ones f1tel's sink creates (view_query() in src/sink/bigquery.c).
+GoogleClientTest drives the server with Google's client, google-cloud-bigquery, run by
+$F1TEL_BQ_PYTHON (test/install-deps.sh makes that venv); it is skipped when no python
+has the client, unless F1TEL_REQUIRE_BQ_CLIENTS=1 (test/run-tests.sh), which fails it.
 """
 
 import base64
@@ -573,6 +576,122 @@ class TablesTest(ServerTest):
             st, r = self.c.api("PATCH", "datasets/ds/tables/laps", {"schema": {"fields": fields}})
             self.assertEqual(st, 400)
             self.assertIn(words, r["error"]["message"])
+
+
+    def test_update_and_etag(self):
+        self.make_table(description="laps")
+        st, t = self.c.api("GET", "datasets/ds/tables/laps")
+        etag = t["etag"]
+        # tables.update (PUT) replaces the resource: the description left out is gone,
+        # the schema may grow as with patch, and may not lose a field
+        st, r = self.c.api("PUT", "datasets/ds/tables/laps", {
+            "tableReference": t["tableReference"],
+            "schema": {"fields": SCHEMA + [{"name": "compound", "type": "STRING"}]}},
+            headers={"If-Match": etag})
+        self.assertEqual(st, 200, r)
+        self.assertNotIn("description", r)
+        self.assertEqual(r["schema"]["fields"][-1], {"name": "compound", "type": "STRING", "mode": "NULLABLE"})
+        self.assertNotEqual(r["etag"], etag)
+        st, r = self.c.api("PUT", "datasets/ds/tables/laps", {"schema": {"fields": SCHEMA}})
+        self.assertEqual(st, 400)
+        self.assertIn("Field compound is missing in new schema", r["error"]["message"])
+        # a stale etag: 412, nothing changed
+        st, r = self.c.api("PATCH", "datasets/ds/tables/laps", {"description": "x"}, headers={"If-Match": etag})
+        self.assertEqual((st, r["error"]["errors"][0]["reason"], r["error"]["status"]),
+                         (412, "conditionNotMet", "FAILED_PRECONDITION"))
+        st, r = self.c.api("GET", "datasets/ds/tables/laps")
+        self.assertNotIn("description", r)
+        st, r = self.c.api("PATCH", "datasets/ds/tables/laps", {"description": "x"},
+                           headers={"If-Match": r["etag"]})
+        self.assertEqual((st, r.get("description")), (200, "x"))
+
+
+def bq_python():
+    """A python with google-cloud-bigquery: $F1TEL_BQ_PYTHON (test/install-deps.sh
+    makes its venv), else this one if it has it; None if neither."""
+    for cand in (os.environ.get("F1TEL_BQ_PYTHON"), sys.executable):
+        if cand and subprocess.run([cand, "-c", "import google.cloud.bigquery"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0:
+            return cand
+    return None
+
+
+# google-cloud-bigquery's update_table(table, ["schema"]) (PATCH with If-Match: the
+# etag it read) against the server: appending NULLABLE columns, as f1tel's sink
+# does on an upgrade, and the changes BigQuery refuses
+GOOGLE_CLIENT_SCRIPT = r"""
+import json, sys
+from google.api_core import exceptions
+from google.api_core.client_options import ClientOptions
+from google.cloud import bigquery
+from google.cloud.bigquery import SchemaField
+from google.oauth2.credentials import Credentials
+
+c = bigquery.Client(project="p", credentials=Credentials(token="t"),
+                    client_options=ClientOptions(api_endpoint=sys.argv[1]))
+out = {}
+
+
+def refused(t, fields):
+    t.schema = fields
+    try:
+        c.update_table(t, ["schema"])
+        return "accepted"
+    except exceptions.GoogleAPICallError as e:
+        return [e.code, e.errors[0]["reason"], e.errors[0]["message"]]
+
+
+c.create_dataset("p.up")
+c.create_table(bigquery.Table("p.up.laps", schema=[
+    SchemaField("session_key", "INT64", mode="REQUIRED"), SchemaField("compound", "STRING"),
+    SchemaField("lap_duration", "FLOAT64")]))
+out["insert"] = c.insert_rows_json("p.up.laps", [{"session_key": 1, "compound": "SOFT"}])
+t = c.get_table("p.up.laps")
+t.schema = list(t.schema) + [SchemaField("tyre_age", "INT64"), SchemaField("pit_in", "BOOL")]
+out["appended"] = [[f.name, f.field_type, f.mode] for f in c.update_table(t, ["schema"]).schema]
+out["rows"] = [dict(r) for r in c.list_rows("p.up.laps")]
+t = c.get_table("p.up.laps")
+fields = list(t.schema)
+out["retype"] = refused(t, [SchemaField(f.name, "INT64" if f.name == "compound" else f.field_type,
+                                        mode=f.mode) for f in fields])
+out["drop"] = refused(c.get_table("p.up.laps"), fields[:-1])
+out["required"] = refused(c.get_table("p.up.laps"), fields + [SchemaField("samples", "INT64", mode="REQUIRED")])
+stale = c.get_table("p.up.laps")
+t = c.get_table("p.up.laps")
+t.description = "laps"
+c.update_table(t, ["description"])
+out["stale"] = refused(stale, fields + [SchemaField("samples", "INT64")])
+out["final"] = [f.name for f in c.get_table("p.up.laps").schema]
+print(json.dumps(out))
+"""
+
+
+class GoogleClientTest(ServerTest):
+    def test_update_table_schema(self):
+        py = bq_python()
+        if py is None:
+            if os.environ.get("F1TEL_REQUIRE_BQ_CLIENTS"):
+                self.fail("google-cloud-bigquery is required (F1TEL_REQUIRE_BQ_CLIENTS=1) but no python "
+                          "has it (F1TEL_BQ_PYTHON=%s)" % os.environ.get("F1TEL_BQ_PYTHON", ""))
+            self.skipTest("google-cloud-bigquery is not installed (F1TEL_BQ_PYTHON)")
+        p = subprocess.run([py, "-c", GOOGLE_CLIENT_SCRIPT, "http://127.0.0.1:%d" % self.port],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        out = json.loads(p.stdout.strip().splitlines()[-1])
+        self.assertEqual(out["insert"], [])
+        self.assertEqual(out["appended"], [["session_key", "INTEGER", "REQUIRED"], ["compound", "STRING", "NULLABLE"],
+                                           ["lap_duration", "FLOAT", "NULLABLE"], ["tyre_age", "INTEGER", "NULLABLE"],
+                                           ["pit_in", "BOOLEAN", "NULLABLE"]])
+        self.assertEqual(out["rows"], [{"session_key": 1, "compound": "SOFT", "lap_duration": None,
+                                        "tyre_age": None, "pit_in": None}])
+        self.assertEqual(out["retype"], [400, "invalid", "Provided Schema does not match Table p:up.laps. "
+                                         "Field compound has changed type from STRING to INTEGER"])
+        self.assertEqual(out["drop"][:2], [400, "invalid"])
+        self.assertIn("Field pit_in is missing in new schema", out["drop"][2])
+        self.assertEqual(out["required"][:2], [400, "invalid"])
+        self.assertIn("Cannot add required fields to an existing schema. (field: samples)", out["required"][2])
+        self.assertEqual(out["stale"], [412, "conditionNotMet", "Precondition check failed."])
+        self.assertEqual(out["final"], ["session_key", "compound", "lap_duration", "tyre_age", "pit_in"])
 
 
 def b64u(b):

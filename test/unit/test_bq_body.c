@@ -4,7 +4,8 @@
  * through them): insertAll bodies (valid JSON with the request's fields,
  * insertIds escaped, each row's JSON spliced byte for byte, refused rows)
  * and their size, the envelope plus each row's overhead; the dataset, table
- * (schema, DAY partitioning, clustering) and view bodies.
+ * (schema, DAY partitioning, clustering) and view bodies, and the
+ * tables.patch body of a schema upgrade (src/sink/bq_schema.c).
  *
  * Every body is also checked against Google's discovery document for
  * BigQuery v2: each field sent must be a property of its schema, and not an
@@ -514,6 +515,22 @@ test_discovery(const char *root)
 	CHECK(validate_text(s, "Table") == 0);
 	CHECK(was_visited("ViewDefinition") && was_visited("TableReference"));
 	free(s);
+	end_case();
+
+	begin_case("discovery: the schema upgrade's tables.patch body is a Table");
+	{
+		static const F1BqField more[] = {{"a", "INT64", "REQUIRED"}, {"b", "STRING", "NULLABLE"}};
+		const char *answer = J("{'kind':'bigquery#table','type':'TABLE','schema':{'fields':["
+							   "{'name':'a','type':'INTEGER','mode':'REQUIRED','description':'d'}]}}");
+
+		s = NULL;
+		CHECK(f1_bq_schema_compare(answer, strlen(answer), more, 2, &s, NULL, NULL, 0) ==
+			  F1BQ_SCHEMA_ADD);
+		n_visited = 0;
+		CHECK(validate_text(s, "Table") == 0);
+		CHECK(was_visited("TableSchema") && was_visited("TableFieldSchema"));
+		free(s);
+	}
 	end_case();
 
 	begin_case("discovery: the check catches a wrong field");
