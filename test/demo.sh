@@ -202,6 +202,7 @@ echo "==== what landed"
 psql_demo -c "SELECT topic, sum(rows) AS rows, sum(dead_letters) AS dead_letters, sum(lag) AS lag, max(last_batch_at) AS last_batch FROM f1tel.ingest_status GROUP BY topic ORDER BY topic"
 psql_demo -c "SELECT driver_number, lap_number, date_start, lap_duration, st_speed FROM f1tel.laps ORDER BY lap_duration NULLS LAST LIMIT 5"
 psql_demo -c "SELECT position, name_acronym, team_name, laps_completed, last_lap_duration, best_lap_duration FROM f1tel.leaderboard WHERE session_key = $session ORDER BY position NULLS LAST LIMIT 10"
+psql_demo -c "SELECT position, name_acronym, last_lap_duration, sector_1_flag, sector_2_flag, sector_3_flag, compound, tyre_age, pit_stops FROM f1tel.timing WHERE session_key = $session LIMIT 10"
 
 psql_demo -c "SELECT sink, rows_pushed, requests, retries, dead_letters, last_push_at, last_error FROM f1tel.sink_status ORDER BY sink"
 echo "==== in \"BigQuery\" (the local server), the seed's dashboard view driver_laps_latest_session:"

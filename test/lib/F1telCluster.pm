@@ -200,11 +200,7 @@ sub watch_change
 			@$samples ? $samples->[-1][0] - $t0 : 0, $active));
 }
 
-use constant TOPIC_OF => {
-	laps => 'f1_laps', position => 'f1_position', drivers => 'f1_drivers',
-	race_control => 'f1-race_control', sessions => 'f1_sessions', meetings => 'f1_meetings',
-	car_data => 'f1_car_data', location => 'f1_location'
-};
+use constant TOPIC_OF => F1telTest::default_topic_of();
 
 # Exactly once, as test/t/002_faults.pl checks it: once the lag is 0, each
 # topic's applied messages (rows + dead letters, counted in the batches'

@@ -28,7 +28,7 @@ our @EXPORT = qw(
   broker_controllable kafka_acl
   new_node new_plain_node run_feed start_feed finish_feed load_expected
   expected_counts table_counts wait_for_counts compare_with_files
-  data_columns natural_key staging_tables message_upsert_sql raw_load_sql
+  data_columns natural_key staging_tables default_topic_of message_upsert_sql raw_load_sql
   start_bigquery stop_bigquery bq_call bq_table_rows sink_conf wait_for_sinks
   ingest_totals BOTH_SESSIONS_TOTALS same_table_rows
 );
@@ -37,7 +37,7 @@ our @EXPORT = qw(
 # (src/shared/endpoints.c) so that the tests never restate it: the names in
 # id order, and the columns marked KEY...; race_control has none (an
 # identical record is stored once).
-our (@STAGING, %KEYS, %GAPS);
+our (@STAGING, %KEYS, %GAPS, %TOPIC_OF);
 {
 	my $src = do
 	{
@@ -48,6 +48,7 @@ our (@STAGING, %KEYS, %GAPS);
 	};
 	# one EP(F1E_..., "name", ...) line per endpoint
 	@STAGING = $src =~ /^\s*EP\(F1E_\w+,\s*"(\w+)"/mg;
+	%TOPIC_OF = $src =~ /^\s*EP\(F1E_\w+,\s*"(\w+)",\s*"([^"]+)"/mg;
 	while ($src =~ /static const F1Column (\w+)_columns\[\] = \{(.*?)\};/sg)
 	{
 		my ($ep, $cols) = ($1, $2);
@@ -60,6 +61,8 @@ our (@STAGING, %KEYS, %GAPS);
 }
 
 sub staging_tables { return @STAGING }
+# the default topic of each endpoint: { laps => 'f1_laps', ... }
+sub default_topic_of { return {%TOPIC_OF} }
 sub natural_key    { return $KEYS{ $_[0] } }
 
 sub repo_root { return abs_path(dirname(__FILE__) . '/../..') }

@@ -153,10 +153,8 @@ SKIP:
 # its partitions' high watermarks, all starting at offset 0.)
 $node->poll_query_until('postgres', 'SELECT sum(lag) = 0 FROM f1tel.ingest_status')
   or die 'lag did not reach 0';
-my %per_topic = (laps => 'f1_laps', position => 'f1_position', drivers => 'f1_drivers',
-	race_control => 'f1-race_control', sessions => 'f1_sessions', meetings => 'f1_meetings',
-	car_data => 'f1_car_data', location => 'f1_location');
-foreach my $t (sort keys %per_topic)
+my %per_topic = %{ default_topic_of() };
+foreach my $t (grep { $expected->{$_} } sort keys %per_topic)
 {
 	my ($applied, $messages) = split /\|/, $node->safe_psql('postgres',
 		"SELECT sum(rows + dead_letters), sum(coalesce(high_watermark, 0)) FROM f1tel.ingest_status WHERE topic = '$per_topic{$t}'");
