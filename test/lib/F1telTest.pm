@@ -46,7 +46,8 @@ our (@STAGING, %KEYS);
 		  or die "src/shared/endpoints.c: $!";
 		<$fh>;
 	};
-	@STAGING = $src =~ /\[F1E_\w+\]\s*=\s*\{\s*F1E_\w+\s*,\s*"(\w+)"/g;
+	# "[F1E_X] = {F1E_X, "name", ..." or the EP(F1E_X, "name", ...) macro
+	@STAGING = $src =~ /(?:\[F1E_\w+\]\s*=\s*\{|\bEP\()\s*F1E_\w+\s*,\s*"(\w+)"/g;
 	while ($src =~ /static const F1Column (\w+)_columns\[\] = \{(.*?)\};/sg)
 	{
 		my ($ep, $cols) = ($1, $2);
@@ -315,6 +316,24 @@ sub message_columns
 			qw(session_key date meeting_key driver_number lap_number sector category flag
 			  scope message)
 		],
+		stints => [
+			qw(session_key driver_number stint_number meeting_key lap_start lap_end compound
+			  tyre_age_at_start)
+		],
+		pit => [
+			qw(session_key driver_number lap_number meeting_key date pit_duration lane_duration
+			  stop_duration)
+		],
+		# gap fields typed: the payload holds gap_to_leader_laps etc. itself
+		intervals => [
+			qw(session_key driver_number date meeting_key gap_to_leader gap_to_leader_laps
+			  interval interval_laps)
+		],
+		weather => [
+			qw(session_key date meeting_key air_temperature track_temperature humidity pressure
+			  rainfall wind_direction wind_speed)
+		],
+		car_data => [qw(session_key driver_number date meeting_key rpm speed n_gear throttle brake drs)],
 	};
 }
 
