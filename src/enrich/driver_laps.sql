@@ -13,6 +13,10 @@
  *   STRICT, no SET clause, no SECURITY DEFINER): the planner then sees the
  *   caller's keys as index conditions, so the cost of a recomputation grows
  *   with the number of laps recomputed, not with the size of the tables.
+ *   The caller's laps are selected in a subquery fenced with OFFSET 0: with
+ *   more inputs joined than from_collapse_limit (8), the planner would
+ *   otherwise join the caller's keys last, after computing every lap
+ *   (test/t/020_enrich_order.pl checks the plan).
  * - Every SQL function of f1tel that must stay inlinable has a standard SQL
  *   body (BEGIN ATOMIC or RETURN), never a string: the body is parsed when
  *   CREATE EXTENSION runs, with its safe search_path, so every function and
