@@ -321,6 +321,24 @@ sub message_columns
 			qw(session_key date meeting_key driver_number lap_number sector category flag
 			  scope message)
 		],
+		stints => [
+			qw(session_key driver_number stint_number meeting_key lap_start lap_end compound
+			  tyre_age_at_start)
+		],
+		pit => [
+			qw(session_key driver_number lap_number meeting_key date pit_duration lane_duration
+			  stop_duration)
+		],
+		# gap fields typed: the payload holds gap_to_leader_laps etc. itself
+		intervals => [
+			qw(session_key driver_number date meeting_key gap_to_leader gap_to_leader_laps
+			  interval interval_laps)
+		],
+		weather => [
+			qw(session_key date meeting_key air_temperature track_temperature humidity pressure
+			  rainfall wind_direction wind_speed)
+		],
+		car_data => [qw(session_key driver_number date meeting_key rpm speed n_gear throttle brake drs)],
 	};
 }
 
