@@ -470,15 +470,15 @@ BEGIN ATOMIC
 		   l.date_start, l.lap_duration,
 		   l.duration_sector_1, l.duration_sector_2, l.duration_sector_3,
 		   l.i1_speed, l.i2_speed, l.st_speed, l.is_pit_out_lap,
-		   e.lap_end,
+		   l.lap_end,
 		   (SELECT p.position
 			  FROM f1tel.position p
 			 WHERE p.session_key = l.session_key
 			   AND p.driver_number = l.driver_number
-			   AND p.date <= e.lap_end
+			   AND p.date <= l.lap_end
 			 ORDER BY p.date DESC
 			 LIMIT 1),
-		   d.name_acronym, d.full_name, d.team_name, d.team_colour,
+		   l.name_acronym, l.full_name, l.team_name, l.team_colour,
 		   st.stint_number, st.compound, st.tyre_age,
 		   pt.lap_number IS NOT NULL,
 		   coalesce(pt.pit_duration, pt.lane_duration),
@@ -486,25 +486,34 @@ BEGIN ATOMIC
 		   wx.air_temperature, wx.track_temperature, wx.rainfall,
 		   tm.max_speed, tm.mean_throttle, tm.full_throttle_share,
 		   tm.brake_share, tm.drs_open_share, tm.samples
-	  FROM f1tel.laps l
-	  LEFT JOIN f1tel.laps nx
-		ON nx.session_key = l.session_key
-	   AND nx.driver_number = l.driver_number
-	   AND nx.lap_number = l.lap_number::bigint + 1
-	  LEFT JOIN f1tel.drivers d
-		ON d.session_key = l.session_key
-	   AND d.driver_number = l.driver_number
+	  -- the caller's laps, their lap_end and driver: a subquery kept apart
+	  -- (OFFSET 0) so that its keys are the index condition of laps_pkey
+	  -- however many inputs are joined below (beyond from_collapse_limit the
+	  -- planner would otherwise join the caller's keys last, after computing
+	  -- every lap of the table)
+	  FROM (SELECT l0.*, d.name_acronym, d.full_name, d.team_name, d.team_colour,
+				   CASE
+					 WHEN l0.date_start IS NOT NULL
+					  AND l0.lap_duration > -1e7 AND l0.lap_duration < 1e7
+					 THEN l0.date_start + make_interval(secs => l0.lap_duration)
+					 ELSE coalesce(nx.date_start, l0.date_start)
+				   END AS lap_end
+			  FROM f1tel.laps l0
+			  LEFT JOIN f1tel.laps nx
+				ON nx.session_key = l0.session_key
+			   AND nx.driver_number = l0.driver_number
+			   AND nx.lap_number = l0.lap_number::bigint + 1
+			  LEFT JOIN f1tel.drivers d
+				ON d.session_key = l0.session_key
+			   AND d.driver_number = l0.driver_number
+			 WHERE l0.session_key = p_session_key
+			   AND l0.driver_number = p_driver_number
+			   AND l0.lap_number BETWEEN p_lap_from AND p_lap_to
+			OFFSET 0) l
 	  LEFT JOIN f1tel.pit pt
 		ON pt.session_key = l.session_key
 	   AND pt.driver_number = l.driver_number
 	   AND pt.lap_number = l.lap_number
-	 CROSS JOIN LATERAL (
-		SELECT CASE
-				 WHEN l.date_start IS NOT NULL
-				  AND l.lap_duration > -1e7 AND l.lap_duration < 1e7
-				 THEN l.date_start + make_interval(secs => l.lap_duration)
-				 ELSE coalesce(nx.date_start, l.date_start)
-			   END AS lap_end) e
 	  LEFT JOIN LATERAL (
 		SELECT s.stint_number, s.compound,
 			   s.tyre_age_at_start + (l.lap_number - s.lap_start) AS tyre_age
@@ -520,14 +529,14 @@ BEGIN ATOMIC
 		  FROM f1tel.intervals i
 		 WHERE i.session_key = l.session_key
 		   AND i.driver_number = l.driver_number
-		   AND i.date <= e.lap_end
+		   AND i.date <= l.lap_end
 		 ORDER BY i.date DESC
 		 LIMIT 1) iv ON true
 	  LEFT JOIN LATERAL (
 		SELECT w.air_temperature, w.track_temperature, w.rainfall
 		  FROM f1tel.weather w
 		 WHERE w.session_key = l.session_key
-		   AND w.date <= e.lap_end
+		   AND w.date <= l.lap_end
 		 ORDER BY w.date DESC
 		 LIMIT 1) wx ON true
 	 CROSS JOIN LATERAL (
@@ -546,10 +555,7 @@ BEGIN ATOMIC
 		 WHERE c.session_key = l.session_key
 		   AND c.driver_number = l.driver_number
 		   AND c.date >= l.date_start
-		   AND c.date < e.lap_end) tm
-	 WHERE l.session_key = p_session_key
-	   AND l.driver_number = p_driver_number
-	   AND l.lap_number BETWEEN p_lap_from AND p_lap_to;
+		   AND c.date < l.lap_end) tm;
 END;
 
 COMMENT ON FUNCTION f1tel.driver_laps_compute(integer, integer, bigint, bigint) IS
