@@ -160,12 +160,12 @@ run_phase('cancel',
 run_phase('schema mismatch (a missing function)',
 	before => sub {
 		$node->safe_psql('postgres',
-			'ALTER FUNCTION f1tel.lock_drivers(integer[], integer[]) RENAME TO lock_drivers_gone');
+			'ALTER FUNCTION f1tel.lock_drivers(integer[], integer[], integer[]) RENAME TO lock_drivers_gone');
 	},
 	error => '%42883%does not exist%',
 	lift => sub {
 		$node->safe_psql('postgres',
-			'ALTER FUNCTION f1tel.lock_drivers_gone(integer[], integer[]) RENAME TO lock_drivers');
+			'ALTER FUNCTION f1tel.lock_drivers_gone(integer[], integer[], integer[]) RENAME TO lock_drivers');
 	});
 
 # simulated: PostgreSQL has no way to make a disk full or memory run out on
