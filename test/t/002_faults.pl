@@ -39,8 +39,11 @@ sub clone_counts
 	my %c;
 	foreach my $t (staging_tables())
 	{
-		my $col = $t eq 'meetings' ? 'meeting_key' : 'session_key';
-		my $val = $t eq 'meetings' ? 1225 + $off : 9189 + $off;
+		# meetings have no session; the grid is filed under the qualifying
+		# session's key (9314): both are found by the race's meeting
+		my $by_meeting = $t eq 'meetings' || $t eq 'starting_grid';
+		my $col = $by_meeting ? 'meeting_key' : 'session_key';
+		my $val = $by_meeting ? 1225 + $off : 9189 + $off;
 		$c{$t} = $node->safe_psql('postgres', "SELECT count(*) FROM f1tel.$t WHERE $col = $val");
 	}
 	return \%c;
