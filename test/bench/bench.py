@@ -70,6 +70,8 @@ PUSH_ENDPOINTS = ["laps", "position", "drivers", "race_control", "sessions", "me
 KAFKA_CONFIG = ("session.timeout.ms=6000, heartbeat.interval.ms=1000, "
                 "reconnect.backoff.max.ms=1000, fetch.wait.max.ms=10")
 
+# --db-set: planner settings of the ingest runs' database (the worker's session picks them up)
+DB_SETTINGS = []
 T_START = time.time()
 PROCS = []          # (name, Popen) we started, stopped at exit by pid
 CLUSTER = {}
@@ -542,6 +544,9 @@ class Bench:
         c = connect()
         self.res["settings"]["postgresql"] = q1(c, "SELECT version()")
         c.close()
+        if DB_SETTINGS:
+            self.res["settings"]["db_set"] = ("ALTER DATABASE bench SET %s in every ingest run (--db-set)"
+                                              % ", ".join("%s = %s" % kv for kv in DB_SETTINGS))
         self.res["settings"]["cluster"] = ("initdb under the temp dir, fsync on, synchronous_commit on, "
                                            "shared_buffers 512MB, max_wal_size 8GB, checkpoint_timeout 30min; "
                                            "f1tel.kafka_config '%s', f1tel.batch_size 10000, "
@@ -596,6 +601,7 @@ class Bench:
         # assertion, signal 6) and took the cluster down
         wait_log(log_at, 'consuming from 127.0.0.1:1 as group "%s"' % group, 20)
         fresh_db("bench")
+        db_sql = ["ALTER DATABASE bench SET %s = %s" % kv for kv in DB_SETTINGS] + list(db_sql)
         if db_sql:
             d = connect("bench")
             for sql in db_sql:
@@ -1541,6 +1547,8 @@ def main():
     ap.add_argument("--no-latency-sink", dest="latency_sink", action="store_false",
                     help="live-pace run without the BigQuery sink")
     ap.add_argument("--kafka-extra", default="", help="more f1tel.kafka_config properties (experiments)")
+    ap.add_argument("--db-set", default="", help="'name=value, ...': ALTER DATABASE bench SET for every "
+                                                  "ingest run (experiments, e.g. 'join_collapse_limit=20')")
     ap.add_argument("--max-workers", type=int, default=2, choices=(1, 2), help="1: skip the 2-worker runs")
     a = ap.parse_args()
     all_steps = ["bare", "ingest", "telemetry", "copy", "peer", "push", "latency", "growth"]
@@ -1557,6 +1565,11 @@ def main():
     global KAFKA_CONFIG
     if a.kafka_extra:
         KAFKA_CONFIG += ", " + a.kafka_extra
+    for kv in (x.strip() for x in a.db_set.split(",") if x.strip()):
+        k, v = (y.strip() for y in kv.split("=", 1))
+        if not re.match(r"^[a-z_][a-z0-9_.]*$", k) or not re.match(r"^[A-Za-z0-9_.-]+$", v):
+            ap.error("--db-set: bad setting %r" % kv)
+        DB_SETTINGS.append((k, v))
 
     atexit.register(cleanup)
     signal.signal(signal.SIGTERM, lambda s, f: sys.exit(1))
