@@ -368,11 +368,12 @@ def q1(conn, sql, args=None):
     return r[0][0] if r else None
 
 
-def alter_system(settings):
+def alter_system(settings, reload=True):
     c = connect()
     for k, v in settings.items():
         q(c, "ALTER SYSTEM SET %s = %%s" % k, (str(v),))
-    q(c, "SELECT pg_reload_conf()")
+    if reload:
+        q(c, "SELECT pg_reload_conf()")
     c.close()
 
 
@@ -595,7 +596,9 @@ class Bench:
             settings["f1tel.topic_" + ep] = topics.get(ep, DEFAULT_TOPICS[ep] + "_unused")
         settings.update(extra_settings or {})
         log_at = log_size()
-        alter_system(settings)
+        # the number of workers changes with the restart only: a worker started by a reload here
+        # would be terminated by DROP DATABASE while it starts up
+        alter_system({k: v for k, v in settings.items() if k != "f1tel.ingest_workers"})
         # let the worker finish its reconnect (revoking 1,000+ partitions) before DROP DATABASE
         # terminates it: terminated in the middle of it, the worker aborted (a librdkafka mutex
         # assertion, signal 6) and took the cluster down
@@ -607,6 +610,7 @@ class Bench:
             for sql in db_sql:
                 q(d, sql)
             d.close()
+        alter_system({"f1tel.ingest_workers": workers}, reload=False)
         pctl("restart", "-m", "fast")
         c = connect("bench")
         q(c, "CHECKPOINT")
@@ -1030,7 +1034,12 @@ class Bench:
                 json.dump(keep, fh, separators=(",", ":"))
         return dst, n, lo, hi
 
-    def latency_run(self):
+    def latency_runs(self):
+        self.latency_run()
+        if self.a.latency_telemetry_off:
+            self.latency_run(telemetry=False)
+
+    def latency_run(self, telemetry=True):
         sdir, n, lo, hi = self.make_slice()
         lport = free_port()
         lbroker = start_proc("live broker", ["f1tel-broker", "--port", str(lport), "--partitions", "4"],
@@ -1040,7 +1049,7 @@ class Bench:
         env = dict(os.environ, F1TEL_DATA=self.data, BENCH_ACK_LOG=acklog)
         bq = start_proc("bigquery server (timed)", [PY, os.path.join(HERE, "bq_timed.py"), "--port", str(bqport),
                                                     "--quiet"], ready=r"ready", env=env)
-        group = "bench-live"
+        group = "bench-live" if telemetry else "bench-live-off"
         settings = {"f1tel.ingest_workers": 1, "f1tel.brokers": "127.0.0.1:%d" % lport, "f1tel.group_id": group,
                     "f1tel.batch_wait_ms": 0, "f1tel.bigquery_project": "bench" if self.a.latency_sink else "",
                     "f1tel.bigquery_dataset": "live",
@@ -1048,8 +1057,18 @@ class Bench:
                     "f1tel.bigquery_credentials": "none"}
         for ep in ENDPOINTS:
             settings["f1tel.topic_" + ep] = DEFAULT_TOPICS[ep]
-        alter_system(settings)
+        # the running worker first lets go of its partitions (see ingest_run), then the new
+        # settings take effect with the restart
+        log_at = log_size()
+        alter_system({"f1tel.brokers": "127.0.0.1:1", "f1tel.group_id": group})
+        wait_log(log_at, 'consuming from 127.0.0.1:1 as group "%s"' % group, 20)
         fresh_db("bench")
+        if not telemetry:
+            d = connect("bench")
+            for t in TELEMETRY_TRIGGERS:
+                q(d, "ALTER TABLE f1tel.car_data DISABLE TRIGGER %s" % t)
+            d.close()
+        alter_system(settings, reload=False)
         pctl("restart", "-m", "fast")
         c = connect("bench")
         nparts = 4 * len(ENDPOINTS)
@@ -1085,6 +1104,8 @@ class Bench:
         stop_proc(poller)
         stop_proc(kcons)
         hwm_sink = [vmhwm_kb(p) for p in worker_pids(c, "f1tel sink")]
+        dl_rows, dl_versions = q(c, "SELECT count(*), coalesce(sum(version), 0) FROM f1tel.driver_laps")[0]
+        n_changes = q1(c, "SELECT count(*) FROM f1tel.changes WHERE table_name = 'driver_laps'")
         alter_system({"f1tel.bigquery_project": ""})
         c.close()
         ts = create_times(lport, list(DEFAULT_TOPICS.values()))
@@ -1168,7 +1189,14 @@ class Bench:
              "polls": polls, "poll_hz": polls / max(feed_secs, 1), "feed_secs": feed_secs, "messages": total,
              "slice": "%s..%s" % (lo, hi), "records": n, "sink_vmhwm_kb": hwm_sink,
              "worst_messages_ms_at_s": worst_msgs, "worst_sink_ms_at_s": worst_sink,
-             "series_s_ms": series, "sink": self.a.latency_sink}
+             "series_s_ms": series, "sink": self.a.latency_sink, "telemetry": telemetry,
+             "driver_laps_rows": dl_rows, "driver_laps_versions": int(dl_versions),
+             "driver_laps_changes": n_changes}
+        log("live pace, telemetry %s: driver_laps %d rows, %d versions written (sum of version), %d changes in"
+            " f1tel.changes" % ("on" if telemetry else "OFF", dl_rows, dl_versions, n_changes))
+        if not telemetry:
+            self.res["runs"]["latency_telemetry_off"] = r
+            return
         self.res["runs"]["latency"] = r
         for k in ("kafka_only", "laps_rows", "driver_laps", "all_messages", "sink_commit_to_ack"):
             s = r[k]
@@ -1306,6 +1334,14 @@ class Bench:
                 if s["n"]:
                     fig("lat_" + k, name, s["p99"], "ms p99", None,
                         "n=%d p50 %.1f p95 %.1f p99 %.1f max %.1f" % (s["n"], s["p50"], s["p95"], s["p99"], s["max"]))
+        for k, name in (("latency", "live pace: driver_laps versions written, telemetry ON"),
+                        ("latency_telemetry_off", "live pace: driver_laps versions written, telemetry OFF")):
+            x = R.get(k)
+            if x and x.get("driver_laps_versions") is not None:
+                fig("lat_versions" + ("_off" if k != "latency" else ""), name, x["driver_laps_versions"], "versions",
+                    None, "%d laps; %d driver_laps changes in f1tel.changes (the sink %s); driver_laps p99 %s ms"
+                    % (x["driver_laps_rows"], x["driver_laps_changes"], "on" if x.get("sink") else "off",
+                       "%.1f" % x["driver_laps"]["p99"] if x["driver_laps"]["n"] else "?"))
         pf = fig("push_f1tel", "push to BigQuery server: f1tel sink", med(rates("push_f1tel")), "rows/s",
                  rates("push_f1tel"), "from the reload that enables it to pending = 0 (includes subscribe)")
         pp = fig("push_peer", "push: Python peer (poll by key/id, insertAll of 500, one at a time)",
@@ -1544,6 +1580,8 @@ def main():
     ap.add_argument("--telemetry-runs", type=int, default=None,
                     help="on/off pairs of the telemetry comparison (default: --runs)")
     ap.add_argument("--perf", action="store_true", default=shutil.which("perf") is not None)
+    ap.add_argument("--latency-telemetry-off", action="store_true",
+                    help="a second live-pace run with car_data's triggers disabled (driver_laps versions)")
     ap.add_argument("--no-latency-sink", dest="latency_sink", action="store_false",
                     help="live-pace run without the BigQuery sink")
     ap.add_argument("--kafka-extra", default="", help="more f1tel.kafka_config properties (experiments)")
@@ -1582,7 +1620,7 @@ def main():
     b.setup()
     steps = [("bare", b.bare_consumer), ("ingest", b.ingest_runs), ("telemetry", b.telemetry_runs),
              ("copy", b.copy_runs),
-             ("peer", b.peer_runs), ("push", b.push_runs), ("latency", b.latency_run),
+             ("peer", b.peer_runs), ("push", b.push_runs), ("latency", b.latency_runs),
              ("growth", b.growth_run)]
     need = {"copy": 60, "peer": 90, "push": 60, "latency": 90, "growth": 90}
     for name, fn in steps:
