@@ -64,6 +64,9 @@ UNTIMED = ("sessions", "meetings", "drivers", "stints", "session_result", "start
 WRITE_ORDER = ["sessions", "meetings", "drivers", "stints", "session_result", "starting_grid",
                "championship_drivers", "championship_teams", "laps", "position", "race_control", "car_data",
                "location", "intervals", "pit", "weather", "overtakes", "team_radio"]
+# COPY loads car_data last, so that the recomputations of the other inputs never see its samples:
+# then with its triggers off no lap counts one, and on/off isolates the telemetry's work
+COPY_ORDER = [ep for ep in WRITE_ORDER if ep != "car_data"] + ["car_data"]
 # the statement triggers that keep driver_laps' telemetry (src/enrich/triggers.sql)
 TELEMETRY_TRIGGERS = ("driver_laps_sync_insert", "driver_laps_sync_update", "driver_laps_sync_delete")
 PUSH_ENDPOINTS = ["laps", "position", "drivers", "race_control", "sessions", "meetings"]
@@ -848,7 +851,7 @@ class Bench:
         bpid = c.get_backend_pid()
         cpu0 = proc_cpu_secs(bpid)
         t0 = time.time()
-        for ep in WRITE_ORDER:
+        for ep in COPY_ORDER:
             q(c, "COPY f1tel.%s (%s) FROM '%s' WITH (FORMAT csv)"
               % (ep, ", ".join(self.csv_cols[ep]), os.path.join(self.tmp, "csv", ep + ".csv")))
         c.commit()
@@ -859,9 +862,8 @@ class Bench:
         c.close()
         if triggers and dl != self.main_rows["laps"]:
             die("COPY with triggers: driver_laps has %d rows, expected %d" % (dl, self.main_rows["laps"]))
-        # with its triggers every lap counts its samples (car_data is copied after laps); without
-        # them only the recomputations of the inputs copied after car_data (pit, weather) see some
-        if triggers and telemetry and samples == 0:
+        # car_data is copied last: with its triggers the laps count its samples, without none does
+        if triggers and (samples == 0) == telemetry:
             die("COPY with triggers, telemetry %s: driver_laps counts %d samples" % (telemetry, samples))
         r = {"triggers": triggers, "telemetry": telemetry and triggers, "rows": rows, "secs": secs,
              "rate": rows / secs, "driver_laps": dl, "samples": int(samples),
