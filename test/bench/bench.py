@@ -34,25 +34,47 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 PY = "/usr/bin/python3"
 
-ENDPOINTS = ["laps", "position", "drivers", "race_control", "sessions", "meetings",
-             "car_data", "location"]
-DEFAULT_TOPICS = {"laps": "f1_laps", "position": "f1_position", "drivers": "f1_drivers",
-                  "race_control": "f1-race_control", "sessions": "f1_sessions",
-                  "meetings": "f1_meetings", "car_data": "f1_car_data", "location": "f1_location"}
+# f1tel's eighteen endpoints, in src/shared/endpoints.c order, with their default topics and natural keys
+ENDPOINTS = ["laps", "position", "drivers", "race_control", "sessions", "meetings", "car_data", "location",
+             "intervals", "pit", "stints", "weather", "session_result", "starting_grid", "overtakes",
+             "team_radio", "championship_drivers", "championship_teams"]
+DEFAULT_TOPICS = {ep: "f1_" + ep for ep in ENDPOINTS}
+DEFAULT_TOPICS["race_control"] = "f1-race_control"
 KEYS = {"laps": ("session_key", "driver_number", "lap_number"),
         "position": ("session_key", "driver_number", "date"),
         "drivers": ("session_key", "driver_number"),
         "sessions": ("session_key",), "meetings": ("meeting_key",),
         "car_data": ("session_key", "driver_number", "date"),
         "location": ("session_key", "driver_number", "date"),
-        "race_control": None}
-# the order f1tel writes a batch in (drivers before laps)
-WRITE_ORDER = ["meetings", "sessions", "drivers", "laps", "position", "race_control",
-               "car_data", "location"]
+        "race_control": None,
+        "intervals": ("session_key", "driver_number", "date"),
+        "pit": ("session_key", "driver_number", "lap_number"),
+        "stints": ("session_key", "driver_number", "stint_number"),
+        "weather": ("session_key", "date"),
+        "session_result": ("session_key", "driver_number"),
+        "starting_grid": ("session_key", "driver_number"),
+        "overtakes": ("session_key", "date", "overtaking_driver_number", "overtaken_driver_number"),
+        "team_radio": ("session_key", "driver_number", "date"),
+        "championship_drivers": ("session_key", "driver_number"),
+        "championship_teams": ("session_key", "team_name")}
+# the endpoints without a time of their own (f1tel-feed sends them first)
+UNTIMED = ("sessions", "meetings", "drivers", "stints", "session_result", "starting_grid",
+           "championship_drivers", "championship_teams")
+# the order f1tel writes a batch in (src/ingest/store.c: the untimed endpoints by rank, then the others)
+WRITE_ORDER = ["sessions", "meetings", "drivers", "stints", "session_result", "starting_grid",
+               "championship_drivers", "championship_teams", "laps", "position", "race_control", "car_data",
+               "location", "intervals", "pit", "weather", "overtakes", "team_radio"]
+# COPY loads car_data last, so that the recomputations of the other inputs never see its samples:
+# then with its triggers off no lap counts one, and on/off isolates the telemetry's work
+COPY_ORDER = [ep for ep in WRITE_ORDER if ep != "car_data"] + ["car_data"]
+# the statement triggers that keep driver_laps' telemetry (src/enrich/triggers.sql)
+TELEMETRY_TRIGGERS = ("driver_laps_sync_insert", "driver_laps_sync_update", "driver_laps_sync_delete")
 PUSH_ENDPOINTS = ["laps", "position", "drivers", "race_control", "sessions", "meetings"]
 KAFKA_CONFIG = ("session.timeout.ms=6000, heartbeat.interval.ms=1000, "
                 "reconnect.backoff.max.ms=1000, fetch.wait.max.ms=10")
 
+# --db-set: planner settings of the ingest runs' database (the worker's session picks them up)
+DB_SETTINGS = []
 T_START = time.time()
 PROCS = []          # (name, Popen) we started, stopped at exit by pid
 CLUSTER = {}
@@ -231,6 +253,12 @@ def load_records(sdir, ep):
     return None
 
 
+def data_endpoints(sdir):
+    """The endpoints with a recorded file in sdir (f1tel-feed sends every one it finds)."""
+    return [ep for ep in ENDPOINTS
+            if any(os.path.exists(os.path.join(sdir, ep + ext)) for ext in (".json", ".json.gz"))]
+
+
 def count_session(sdir):
     """Per endpoint: messages, rows after the natural-key merge, records without a full key."""
     out = {}
@@ -343,11 +371,12 @@ def q1(conn, sql, args=None):
     return r[0][0] if r else None
 
 
-def alter_system(settings):
+def alter_system(settings, reload=True):
     c = connect()
     for k, v in settings.items():
         q(c, "ALTER SYSTEM SET %s = %%s" % k, (str(v),))
-    q(c, "SELECT pg_reload_conf()")
+    if reload:
+        q(c, "SELECT pg_reload_conf()")
     c.close()
 
 
@@ -382,6 +411,28 @@ log_min_messages = warning
 """ % (CLUSTER["port"], tmp, KAFKA_CONFIG))
     pctl("start")
     CLUSTER["started"] = True
+
+
+def log_size():
+    try:
+        return os.path.getsize(CLUSTER["logfile"])
+    except OSError:
+        return 0
+
+
+def wait_log(offset, text, timeout):
+    """wait until text appears in the server log after offset; False on timeout"""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with open(CLUSTER["logfile"], "rb") as f:
+                f.seek(offset)
+                if text.encode() in f.read():
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return False
 
 
 def fresh_db(name, extension=True):
@@ -433,39 +484,46 @@ class Bench:
         th = threading.Thread(target=count)
         th.start()
 
-        self.sub_topics = {ep: "sub_" + ep for ep in ENDPOINTS}
+        # f1tel-feed sends every endpoint file of a folder: the subset's topics cover them all
+        self.data_eps = data_endpoints(os.path.join(self.data, "9606"))
+        self.sub_topics = {ep: "sub_" + ep for ep in self.data_eps}
         self.push_topics = {ep: "push_" + ep for ep in PUSH_ENDPOINTS}
-        extra = list(self.sub_topics.values()) + list(self.push_topics.values())
+        want_sub = bool({"bare", "peer"} & a.steps)
+        want_push = "push" in a.steps
+        extra = (list(self.sub_topics.values()) if want_sub else []) + \
+            (list(self.push_topics.values()) if want_push else [])
         self.bport = free_port()
         log("f1tel-broker on 127.0.0.1:%d, %d partitions per topic" % (self.bport, a.partitions))
         self.broker = start_proc("f1tel-broker", ["f1tel-broker", "--port", str(self.bport), "--partitions",
-                                                  str(a.partitions), "--topics", "+" + ",".join(extra)],
+                                                  str(a.partitions)] + (["--topics", "+" + ",".join(extra)]
+                                                                        if extra else []),
                                  ready=r"ready")
         dirs = [os.path.join(self.data, s) for s in ("9189", "9606")]
         t0 = time.time()
         for i in range(a.clones):
             feed(self.bport, dirs, offset=i * 100000)
             log("backlog: clone %d/%d of 9189+9606 produced (session keys +%d)" % (i + 1, a.clones, i * 100000))
-        feed(self.bport, [dirs[1]], offset=900000, topics=self.sub_topics)
-        log("subset: 9606 (all endpoints, session key +900000) produced to sub_* topics")
-        for i in range(a.push_clones):
+        if want_sub:
+            feed(self.bport, [dirs[1]], offset=900000, topics=self.sub_topics)
+            log("subset: 9606 (all endpoints, session key +900000) produced to sub_* topics")
+        for i in range(a.push_clones if want_push else 0):
             feed(self.bport, dirs, offset=1000000 + i * 100000, endpoints=PUSH_ENDPOINTS,
                  topics=self.push_topics)
         log("push backlog: %d clones of laps/position/drivers/race_control produced to push_* topics (%.0f s of feeding)"
-            % (a.push_clones, time.time() - t0))
+            % (a.push_clones if want_push else 0, time.time() - t0))
         th.join()
         self.counts = counter
         self.main_msgs, self.main_rows, self.main_dead = totals(counter, ("9189", "9606"), a.clones)
-        self.sub_msgs, self.sub_rows, self.sub_dead = totals(counter, ("9606",), 1)
-        self.push_msgs, self.push_rows, self.push_dead = totals(counter, ("9189", "9606"), a.push_clones,
-                                                               PUSH_ENDPOINTS)
+        self.sub_msgs, self.sub_rows, self.sub_dead = totals(counter, ("9606",), 1 if want_sub else 0)
+        self.push_msgs, self.push_rows, self.push_dead = totals(counter, ("9189", "9606"),
+                                                               a.push_clones if want_push else 0, PUSH_ENDPOINTS)
         wm = watermarks(self.bport, list(DEFAULT_TOPICS.values()) + extra)
         lost = {t: lo for t, (lo, hi) in wm.items() if lo != 0}
         if lost:
             die("the broker dropped data (low watermarks %s): raise --partitions" % lost)
         for topics, msgs, what in ((DEFAULT_TOPICS, self.main_msgs, "backlog"),
-                                   (self.sub_topics, self.sub_msgs, "subset"),
-                                   (self.push_topics, self.push_msgs, "push backlog")):
+                                   (self.sub_topics if want_sub else {}, self.sub_msgs, "subset"),
+                                   (self.push_topics if want_push else {}, self.push_msgs, "push backlog")):
             for ep, t in topics.items():
                 if wm[t][1] != msgs[ep]:
                     die("%s: topic %s holds %d messages, expected %d" % (what, t, wm[t][1], msgs[ep]))
@@ -476,9 +534,10 @@ class Bench:
             "broker": "f1tel-broker (librdkafka %s mock cluster), %d partitions per topic, lz4 (f1tel-feed default); "
                       "every low watermark 0 after producing (nothing lost to retention)"
                       % (self._rdkafka_version(), a.partitions),
-            "backlog": "%d clones of 9189+9606, all 8 endpoints: %d messages (%s)" % (
-                a.clones, self.n_main, ", ".join("%s %d" % (ep, self.main_msgs[ep]) for ep in ENDPOINTS)),
-            "subset": "9606 once, all 8 endpoints: %d messages" % self.n_sub,
+            "backlog": "%d clones of 9189+9606, all %d recorded endpoints (of f1tel's %d): %d messages (%s)" % (
+                a.clones, len(self.data_eps), len(ENDPOINTS), self.n_main,
+                ", ".join("%s %d" % (ep, self.main_msgs[ep]) for ep in ENDPOINTS if self.main_msgs[ep])),
+            "subset": "9606 once, all %d recorded endpoints: %d messages" % (len(self.data_eps), self.n_sub),
             "push_backlog": "%d clones of 9189+9606 laps/position/drivers/race_control/sessions/meetings: "
                             "%d messages -> %d driver_laps + %d race_control rows" % (
                                 a.push_clones, self.n_push, self.push_rows["laps"], self.push_rows["race_control"]),
@@ -489,6 +548,9 @@ class Bench:
         c = connect()
         self.res["settings"]["postgresql"] = q1(c, "SELECT version()")
         c.close()
+        if DB_SETTINGS:
+            self.res["settings"]["db_set"] = ("ALTER DATABASE bench SET %s in every ingest run (--db-set)"
+                                              % ", ".join("%s = %s" % kv for kv in DB_SETTINGS))
         self.res["settings"]["cluster"] = ("initdb under the temp dir, fsync on, synchronous_commit on, "
                                            "shared_buffers 512MB, max_wal_size 8GB, checkpoint_timeout 30min; "
                                            "f1tel.kafka_config '%s', f1tel.batch_size 10000, "
@@ -525,7 +587,9 @@ class Bench:
 
     # -- 2. f1tel ingest runs
     def ingest_run(self, workers, label, topics=None, expect_msgs=None, expect_rows=None, expect_dead=0,
-                   timeout=240, extra_settings=None, perf=False):
+                   timeout=240, extra_settings=None, perf=False, db_sql=(), after=None):
+        """One run on a fresh database; db_sql runs in it after CREATE EXTENSION, before the
+        workers start; after(conn, result) runs once the counts are checked."""
         topics = topics or DEFAULT_TOPICS
         self.group_n += 1
         group = "bench-%d" % self.group_n
@@ -534,8 +598,22 @@ class Bench:
         for ep in ENDPOINTS:
             settings["f1tel.topic_" + ep] = topics.get(ep, DEFAULT_TOPICS[ep] + "_unused")
         settings.update(extra_settings or {})
-        alter_system(settings)
+        log_at = log_size()
+        # the number of workers changes with the restart only: a worker started by a reload here
+        # would be terminated by DROP DATABASE while it starts up
+        alter_system({k: v for k, v in settings.items() if k != "f1tel.ingest_workers"})
+        # let the worker finish its reconnect (revoking 1,000+ partitions) before DROP DATABASE
+        # terminates it: terminated in the middle of it, the worker aborted (a librdkafka mutex
+        # assertion, signal 6) and took the cluster down
+        wait_log(log_at, 'consuming from 127.0.0.1:1 as group "%s"' % group, 20)
         fresh_db("bench")
+        db_sql = ["ALTER DATABASE bench SET %s = %s" % kv for kv in DB_SETTINGS] + list(db_sql)
+        if db_sql:
+            d = connect("bench")
+            for sql in db_sql:
+                q(d, sql)
+            d.close()
+        alter_system({"f1tel.ingest_workers": workers}, reload=False)
         pctl("restart", "-m", "fast")
         c = connect("bench")
         q(c, "CHECKPOINT")
@@ -615,7 +693,6 @@ class Bench:
             dl = q1(c, "SELECT count(*) FROM f1tel.driver_laps")
             if dl != expect_rows["laps"]:
                 die("%s: driver_laps has %d rows, laps %d" % (label, dl, expect_rows["laps"]))
-        c.close()
         r = {"workers": workers, "msgs": n_expect, "secs_from_enable": t_end - t_enable,
              "join_secs": (t_assigned or t_first) - t_enable, "secs_first_to_last": t_end - t_first,
              "first_commit_msgs": m_first,
@@ -631,6 +708,11 @@ class Bench:
              "errors": sorted(errors), "samples": samples}
         if prof:
             r["perf"] = prof
+        r["rows"] = sum(expect_rows.values())
+        r["rows_rate"] = r["rate"] * r["rows"] / float(n_expect) if r["rate"] else None
+        if after:
+            after(c, r)
+        c.close()
         log("%s: %d worker(s), %.0f msgs/s first to last commit (%.1f s; %.0f msgs/s with the %.1f s group join),"
             " counts exact; worker VmHWM %s MB (private peak %s MB), worker CPU %s (%.1f us/msg), machine busy %.0f%%, load %.1f;"
             " worker samples: %s"
@@ -683,6 +765,61 @@ class Bench:
         self.res["runs"]["f1tel_1w"] = r1
         self.res["runs"]["f1tel_2w"] = r2
 
+    # -- 2b. the cost of the per-lap telemetry (car_data -> driver_laps)
+    def telemetry_stats(self, telemetry, label):
+        """after-hook of a telemetry run: what driver_laps holds, the versions written, the check"""
+        def after(c, r):
+            (nrows, samples, with_samples, versions, updated) = q(c, """
+                SELECT count(*), coalesce(sum(samples), 0), count(*) FILTER (WHERE samples > 0),
+                       coalesce(sum(version), 0), count(*) FILTER (WHERE version > 1)
+                  FROM f1tel.driver_laps""")[0]
+            ins, upd = q(c, "SELECT n_tup_ins, n_tup_upd FROM pg_stat_user_tables"
+                            " WHERE relid = 'f1tel.driver_laps'::regclass")[0]
+            changes = q1(c, "SELECT count(*) FROM f1tel.changes WHERE table_name = 'driver_laps'")
+            t0 = time.time()
+            v_samples, v_with = q(c, "SELECT coalesce(sum(samples), 0), count(*) FILTER (WHERE samples > 0)"
+                                     "  FROM f1tel.driver_laps_v")[0]
+            enabled = q(c, "SELECT string_agg(tgname || '=' || tgenabled::text, ', ' ORDER BY tgname) FROM pg_trigger"
+                           " WHERE tgrelid = 'f1tel.car_data'::regclass AND NOT tgisinternal")
+            r.update({"telemetry": telemetry, "driver_laps": nrows, "dl_samples": int(samples),
+                      "laps_with_samples": with_samples, "view_samples": int(v_samples),
+                      "view_laps_with_samples": v_with, "versions": int(versions),
+                      "rows_updated": updated, "stat_tup_ins": ins, "stat_tup_upd": upd,
+                      "changes": changes, "car_data_triggers": enabled[0][0] if enabled else None,
+                      "view_secs": time.time() - t0, "car_data_msgs": self.main_msgs["car_data"]})
+            # the check: with the triggers every sample is counted in its lap (as the view says);
+            # without them driver_laps misses the telemetry (only what other inputs' recomputations saw)
+            if telemetry and (samples != v_samples or samples == 0 or with_samples != v_with):
+                die("%s: driver_laps counts %d samples in %d laps, its definition %d in %d"
+                    % (label, samples, with_samples, v_samples, v_with))
+            if not telemetry and (samples >= v_samples or v_samples == 0):
+                die("%s: car_data triggers disabled but driver_laps counts %d samples (definition %d)"
+                    % (label, samples, v_samples))
+        return after
+
+    def telemetry_runs(self):
+        """1 worker, the same backlog, triggers on car_data enabled (the default) and disabled,
+        interleaved: on, off, on, off, ..."""
+        on, off = [], []
+        for i in range(self.a.telemetry_runs):
+            for telemetry, lst in ((True, on), (False, off)):
+                label = "telemetry %s run %d" % ("on " if telemetry else "off", i + 1)
+                sql = () if telemetry else ["ALTER TABLE f1tel.car_data DISABLE TRIGGER %s" % t
+                                            for t in TELEMETRY_TRIGGERS]
+                r = self.ingest_run(1, label, expect_msgs=self.main_msgs, expect_rows=self.main_rows,
+                                    expect_dead=self.main_dead, db_sql=sql,
+                                    after=self.telemetry_stats(telemetry, label))
+                r.pop("samples", None)
+                lst.append(r)
+                log("%s: %.0f rows/s, %.1f us of worker CPU per message; driver_laps: %d samples in %d of %d laps"
+                    " (definition: %d in %d), %d versions written (%d rows updated; pg_stat n_tup_upd %d),"
+                    " car_data triggers %s"
+                    % (label, r["rows_rate"] or 0, r["worker_cpu_us_per_msg"] or 0, r["dl_samples"],
+                       r["laps_with_samples"], r["driver_laps"], r["view_samples"], r["view_laps_with_samples"],
+                       r["versions"], r["rows_updated"], r["stat_tup_upd"], r["car_data_triggers"]))
+        self.res["runs"]["telemetry_on"] = on
+        self.res["runs"]["telemetry_off"] = off
+
     # -- 1b. COPY
     def export_csv(self):
         c = connect("bench")
@@ -701,9 +838,12 @@ class Bench:
         c.close()
         log("CSV of the ingested rows written (%.1f s)" % (time.time() - t0))
 
-    def copy_run(self, triggers):
+    def copy_run(self, triggers, telemetry=True):
         fresh_db("copydb")
         c = connect("copydb")
+        if not telemetry:
+            for t in TELEMETRY_TRIGGERS:
+                q(c, "ALTER TABLE f1tel.car_data DISABLE TRIGGER %s" % t)
         q(c, "CHECKPOINT")
         c.autocommit = False
         if not triggers:
@@ -711,29 +851,36 @@ class Bench:
         bpid = c.get_backend_pid()
         cpu0 = proc_cpu_secs(bpid)
         t0 = time.time()
-        for ep in WRITE_ORDER:
+        for ep in COPY_ORDER:
             q(c, "COPY f1tel.%s (%s) FROM '%s' WITH (FORMAT csv)"
               % (ep, ", ".join(self.csv_cols[ep]), os.path.join(self.tmp, "csv", ep + ".csv")))
         c.commit()
         secs = time.time() - t0
         cpu1 = proc_cpu_secs(bpid)
         rows = sum(self.main_rows.values())
-        dl = q1(c, "SELECT count(*) FROM f1tel.driver_laps")
+        dl, samples = q(c, "SELECT count(*), coalesce(sum(samples), 0) FROM f1tel.driver_laps")[0]
         c.close()
         if triggers and dl != self.main_rows["laps"]:
             die("COPY with triggers: driver_laps has %d rows, expected %d" % (dl, self.main_rows["laps"]))
-        r = {"triggers": triggers, "rows": rows, "secs": secs, "rate": rows / secs, "driver_laps": dl,
+        # car_data is copied last: with its triggers the laps count its samples, without none does
+        if triggers and (samples == 0) == telemetry:
+            die("COPY with triggers, telemetry %s: driver_laps counts %d samples" % (telemetry, samples))
+        r = {"triggers": triggers, "telemetry": telemetry and triggers, "rows": rows, "secs": secs,
+             "rate": rows / secs, "driver_laps": dl, "samples": int(samples),
              "cpu_us_per_row": (cpu1 - cpu0) / rows * 1e6 if cpu0 is not None and cpu1 is not None else None}
-        log("COPY triggers %s: %.0f rows/s (%d rows in %.2f s; %.1f us of backend CPU per row)"
-            % ("on " if triggers else "off", r["rate"], rows, secs, r["cpu_us_per_row"] or 0))
+        log("COPY triggers %s: %.0f rows/s (%d rows in %.2f s; %.1f us of backend CPU per row; driver_laps %d samples)"
+            % (("on " if telemetry else "on, car_data's off") if triggers else "off", r["rate"], rows, secs,
+               r["cpu_us_per_row"] or 0, samples))
         return r
 
     def copy_runs(self):
-        on, off = [], []
+        on, off, notel = [], [], []
         for i in range(self.a.runs):
             on.append(self.copy_run(True))
+            notel.append(self.copy_run(True, telemetry=False))
             off.append(self.copy_run(False))
         self.res["runs"]["copy_on"] = on
+        self.res["runs"]["copy_on_no_telemetry"] = notel
         self.res["runs"]["copy_off"] = off
         c = connect()
         q(c, "DROP DATABASE IF EXISTS copydb WITH (FORCE)")
@@ -879,7 +1026,7 @@ class Bench:
             recs = load_records(src, ep)
             if recs is None:
                 continue
-            if ep in ("drivers", "sessions", "meetings"):
+            if ep in UNTIMED:
                 keep = recs
             else:
                 f = "date_start" if ep == "laps" else "date"
@@ -889,7 +1036,12 @@ class Bench:
                 json.dump(keep, fh, separators=(",", ":"))
         return dst, n, lo, hi
 
-    def latency_run(self):
+    def latency_runs(self):
+        self.latency_run()
+        if self.a.latency_telemetry_off:
+            self.latency_run(telemetry=False)
+
+    def latency_run(self, telemetry=True):
         sdir, n, lo, hi = self.make_slice()
         lport = free_port()
         lbroker = start_proc("live broker", ["f1tel-broker", "--port", str(lport), "--partitions", "4"],
@@ -899,7 +1051,7 @@ class Bench:
         env = dict(os.environ, F1TEL_DATA=self.data, BENCH_ACK_LOG=acklog)
         bq = start_proc("bigquery server (timed)", [PY, os.path.join(HERE, "bq_timed.py"), "--port", str(bqport),
                                                     "--quiet"], ready=r"ready", env=env)
-        group = "bench-live"
+        group = "bench-live" if telemetry else "bench-live-off"
         settings = {"f1tel.ingest_workers": 1, "f1tel.brokers": "127.0.0.1:%d" % lport, "f1tel.group_id": group,
                     "f1tel.batch_wait_ms": 0, "f1tel.bigquery_project": "bench" if self.a.latency_sink else "",
                     "f1tel.bigquery_dataset": "live",
@@ -907,8 +1059,18 @@ class Bench:
                     "f1tel.bigquery_credentials": "none"}
         for ep in ENDPOINTS:
             settings["f1tel.topic_" + ep] = DEFAULT_TOPICS[ep]
-        alter_system(settings)
+        # the running worker first lets go of its partitions (see ingest_run), then the new
+        # settings take effect with the restart
+        log_at = log_size()
+        alter_system({"f1tel.brokers": "127.0.0.1:1", "f1tel.group_id": group})
+        wait_log(log_at, 'consuming from 127.0.0.1:1 as group "%s"' % group, 20)
         fresh_db("bench")
+        if not telemetry:
+            d = connect("bench")
+            for t in TELEMETRY_TRIGGERS:
+                q(d, "ALTER TABLE f1tel.car_data DISABLE TRIGGER %s" % t)
+            d.close()
+        alter_system(settings, reload=False)
         pctl("restart", "-m", "fast")
         c = connect("bench")
         nparts = 4 * len(ENDPOINTS)
@@ -944,6 +1106,8 @@ class Bench:
         stop_proc(poller)
         stop_proc(kcons)
         hwm_sink = [vmhwm_kb(p) for p in worker_pids(c, "f1tel sink")]
+        dl_rows, dl_versions = q(c, "SELECT count(*), coalesce(sum(version), 0) FROM f1tel.driver_laps")[0]
+        n_changes = q1(c, "SELECT count(*) FROM f1tel.changes WHERE table_name = 'driver_laps'")
         alter_system({"f1tel.bigquery_project": ""})
         c.close()
         ts = create_times(lport, list(DEFAULT_TOPICS.values()))
@@ -1027,7 +1191,14 @@ class Bench:
              "polls": polls, "poll_hz": polls / max(feed_secs, 1), "feed_secs": feed_secs, "messages": total,
              "slice": "%s..%s" % (lo, hi), "records": n, "sink_vmhwm_kb": hwm_sink,
              "worst_messages_ms_at_s": worst_msgs, "worst_sink_ms_at_s": worst_sink,
-             "series_s_ms": series, "sink": self.a.latency_sink}
+             "series_s_ms": series, "sink": self.a.latency_sink, "telemetry": telemetry,
+             "driver_laps_rows": dl_rows, "driver_laps_versions": int(dl_versions),
+             "driver_laps_changes": n_changes}
+        log("live pace, telemetry %s: driver_laps %d rows, %d versions written (sum of version), %d changes in"
+            " f1tel.changes" % ("on" if telemetry else "OFF", dl_rows, dl_versions, n_changes))
+        if not telemetry:
+            self.res["runs"]["latency_telemetry_off"] = r
+            return
         self.res["runs"]["latency"] = r
         for k in ("kafka_only", "laps_rows", "driver_laps", "all_messages", "sink_commit_to_ack"):
             s = r[k]
@@ -1126,6 +1297,10 @@ class Bench:
                 "than the fetcher stalls (librdkafka 2.0.2, queued.max.messages.kbytes=8192)" % (sb["rate"], sj["rate"]))
         con = fig("copy_on", "COPY, enrichment triggers on", med(rates("copy_on")), "rows/s", rates("copy_on"),
                   "same rows, tables, indexes; one transaction")
+        cnt = fig("copy_on_no_telemetry", "COPY, triggers on but car_data's (no per-lap telemetry)",
+                  med(rates("copy_on_no_telemetry")), "rows/s", rates("copy_on_no_telemetry"))
+        fig("copy_telemetry_cost", "COPY: cost of the per-lap telemetry, 1 - on / without car_data's triggers",
+            (1 - con / cnt) * 100 if con and cnt else None, "%", None)
         coff = fig("copy_off", "COPY, triggers off (session_replication_role=replica)", med(rates("copy_off")),
                    "rows/s", rates("copy_off"))
         f1 = fig("f1tel_1w", "f1tel ingest+enrich, 1 worker", med(rates("f1tel_1w")), "msgs/s", rates("f1tel_1w"),
@@ -1133,6 +1308,7 @@ class Bench:
         f2 = fig("f1tel_2w", "f1tel ingest+enrich, 2 workers", med(rates("f1tel_2w")), "msgs/s", rates("f1tel_2w"),
                  "first to last commit; with the group join: %s msgs/s" % self._fmt(med(rates("f1tel_2w", "rate_from_enable"))))
         best = max([x for x in (f1, f2) if x], default=None)
+        self.telemetry_figures(fig, rates, ratio)
         fig("r_bare", "ratio f1tel (1 worker) / bare consumer", ratio(f1, bare), "x")
         fig("r_copy_on_1", "ratio f1tel 1 worker / COPY triggers on", ratio(f1, con), "x")
         fig("r_copy_on_2", "ratio f1tel 2 workers / COPY triggers on", ratio(f2, con), "x")
@@ -1160,6 +1336,14 @@ class Bench:
                 if s["n"]:
                     fig("lat_" + k, name, s["p99"], "ms p99", None,
                         "n=%d p50 %.1f p95 %.1f p99 %.1f max %.1f" % (s["n"], s["p50"], s["p95"], s["p99"], s["max"]))
+        for k, name in (("latency", "live pace: driver_laps versions written, telemetry ON"),
+                        ("latency_telemetry_off", "live pace: driver_laps versions written, telemetry OFF")):
+            x = R.get(k)
+            if x and x.get("driver_laps_versions") is not None:
+                fig("lat_versions" + ("_off" if k != "latency" else ""), name, x["driver_laps_versions"], "versions",
+                    None, "%d laps; %d driver_laps changes in f1tel.changes (the sink %s); driver_laps p99 %s ms"
+                    % (x["driver_laps_rows"], x["driver_laps_changes"], "on" if x.get("sink") else "off",
+                       "%.1f" % x["driver_laps"]["p99"] if x["driver_laps"]["n"] else "?"))
         pf = fig("push_f1tel", "push to BigQuery server: f1tel sink", med(rates("push_f1tel")), "rows/s",
                  rates("push_f1tel"), "from the reload that enables it to pending = 0 (includes subscribe)")
         pp = fig("push_peer", "push: Python peer (poll by key/id, insertAll of 500, one at a time)",
@@ -1192,6 +1376,8 @@ class Bench:
         fig("cpu_bare", "CPU per message: bare consumer", med(kc), "us", kc, "whole process, start-up included")
         c_on = fig("cpu_copy_on", "CPU per row: COPY triggers on (its backend)", med(us("copy_on", "cpu_us_per_row")), "us",
                    us("copy_on", "cpu_us_per_row"))
+        fig("cpu_copy_on_no_telemetry", "CPU per row: COPY triggers on but car_data's (its backend)",
+            med(us("copy_on_no_telemetry", "cpu_us_per_row")), "us", us("copy_on_no_telemetry", "cpu_us_per_row"))
         fig("cpu_copy_off", "CPU per row: COPY triggers off (its backend)", med(us("copy_off", "cpu_us_per_row")), "us",
             us("copy_off", "cpu_us_per_row"))
         c_f1 = fig("cpu_f1tel_1w", "CPU per message: f1tel, 1 worker (worker process: librdkafka + decode + SQL)",
@@ -1240,12 +1426,64 @@ class Bench:
         msa = max(ska) / 1024.0 if ska else None
         goal("sink worker private memory (RssAnon peak) <= 64 MB", msa, 64, msa is not None and msa <= 64)
         goal("second-half rate >= 0.9 x first-half rate", rg, 0.9, rg is not None and rg >= 0.9)
+        if self.a.only:
+            # a partial run (--only): the figures and goals of the steps not run are left out
+            F[:] = [f for f in F if f["value"] is not None]
+            G[:] = [g for g in G if g["value"] is not None]
         for f in F:
             if f["value"] is None:
                 self.res["missing"].append(f["figure"])
         self.res["table"] = F
         self.res["goals"] = G
         self.print_table()
+
+    def telemetry_figures(self, fig, rates, ratio):
+        """the cost of keeping driver_laps' telemetry: the interleaved 1-worker runs with and without
+        the car_data triggers"""
+        R = self.res["runs"]
+        on, off = R.get("telemetry_on", []), R.get("telemetry_off", [])
+        if not on and not off:
+            return
+        ron = fig("tel_on", "f1tel ingest, 1 worker, per-lap telemetry ON (car_data triggers, the default)",
+                  med(rates("telemetry_on")), "msgs/s", rates("telemetry_on"), "interleaved with the OFF runs")
+        roff = fig("tel_off", "f1tel ingest, 1 worker, telemetry OFF (car_data's 3 triggers disabled)",
+                   med(rates("telemetry_off")), "msgs/s", rates("telemetry_off"), "same backlog, same settings")
+        fig("tel_rows_on", "rows/s, telemetry ON", med(rates("telemetry_on", "rows_rate")), "rows/s",
+            rates("telemetry_on", "rows_rate"))
+        fig("tel_rows_off", "rows/s, telemetry OFF", med(rates("telemetry_off", "rows_rate")), "rows/s",
+            rates("telemetry_off", "rows_rate"))
+        pairs = [(1 - a["rate"] / b["rate"]) * 100 for a, b in zip(on, off) if a.get("rate") and b.get("rate")]
+        fig("tel_cost", "cost of the telemetry by wall clock: 1 - ON / OFF (medians)",
+            (1 - ron / roff) * 100 if ron and roff else None, "%", pairs, "runs: each ON run against the OFF run after it")
+        con = med([x["worker_cpu_us_per_msg"] for x in on if x.get("worker_cpu_us_per_msg")])
+        coff = med([x["worker_cpu_us_per_msg"] for x in off if x.get("worker_cpu_us_per_msg")])
+        fig("tel_cpu_on", "worker CPU per message, telemetry ON", con, "us",
+            [x["worker_cpu_us_per_msg"] for x in on if x.get("worker_cpu_us_per_msg")])
+        fig("tel_cpu_off", "worker CPU per message, telemetry OFF", coff, "us",
+            [x["worker_cpu_us_per_msg"] for x in off if x.get("worker_cpu_us_per_msg")])
+        fig("tel_cpu_cost", "cost of the telemetry by worker CPU: ON / OFF - 1", (con / coff - 1) * 100
+            if con and coff else None, "%", None)
+        ref = (on or off)[0]
+        ncar = ref["car_data_msgs"]
+        fig("tel_cpu_car_data", "extra worker CPU per car_data message (ON - OFF, over all messages' CPU)",
+            (con - coff) * ref["msgs"] / float(ncar) if con and coff and ncar else None, "us", None,
+            "%d car_data messages of %d (%.1f%%); the worker is the backend (its SQL and triggers run in it)"
+            % (ncar, ref["msgs"], 100.0 * ncar / ref["msgs"]))
+        von = med([x["versions"] for x in on])
+        voff = med([x["versions"] for x in off])
+        fig("tel_versions_on", "driver_laps versions written, telemetry ON", von, "versions",
+            [x["versions"] for x in on], "sum(version) over %d laps (version 1 = the insert, +1 per real change); "
+            "rows updated at least once: %s" % (ref["driver_laps"], "/".join(str(x["rows_updated"]) for x in on)))
+        fig("tel_versions_off", "driver_laps versions written, telemetry OFF", voff, "versions",
+            [x["versions"] for x in off], "rows updated at least once: %s"
+            % "/".join(str(x["rows_updated"]) for x in off))
+        fig("tel_versions_ratio", "versions written ON / OFF", ratio(von, voff), "x")
+        fig("tel_samples", "car_data samples counted in driver_laps: ON / OFF / its definition (driver_laps_v)",
+            med([x["dl_samples"] for x in on]), "samples", None,
+            "OFF: %s samples in %s of %d laps (counted only when another input recomputed the lap); definition %d "
+            "in %d laps; ON equals the definition (checked)"
+            % ("/".join(str(x["dl_samples"]) for x in off), "/".join(str(x["laps_with_samples"]) for x in off),
+               ref["driver_laps"], ref["view_samples"], ref["view_laps_with_samples"]))
 
     @staticmethod
     def _fmt(v, unit=""):
@@ -1338,33 +1576,58 @@ def main():
     ap.add_argument("--slice-minutes", type=int, default=10)
     ap.add_argument("--budget", type=float, default=720, help="seconds; optional parts are skipped past it")
     ap.add_argument("--growth-runs", type=int, default=3)
-    ap.add_argument("--skip", default="", help="comma list of: copy,peer,push,latency,growth")
+    ap.add_argument("--skip", default="", help="comma list of: bare,ingest,telemetry,copy,peer,push,latency,growth")
+    ap.add_argument("--only", default="", help="comma list of the steps to run (the others are skipped), "
+                                                "e.g. --only telemetry")
+    ap.add_argument("--telemetry-runs", type=int, default=None,
+                    help="on/off pairs of the telemetry comparison (default: --runs)")
     ap.add_argument("--perf", action="store_true", default=shutil.which("perf") is not None)
+    ap.add_argument("--latency-telemetry-off", action="store_true",
+                    help="a second live-pace run with car_data's triggers disabled (driver_laps versions)")
     ap.add_argument("--no-latency-sink", dest="latency_sink", action="store_false",
                     help="live-pace run without the BigQuery sink")
     ap.add_argument("--kafka-extra", default="", help="more f1tel.kafka_config properties (experiments)")
+    ap.add_argument("--db-set", default="", help="'name=value, ...': ALTER DATABASE bench SET for every "
+                                                  "ingest run (experiments, e.g. 'join_collapse_limit=20')")
     ap.add_argument("--max-workers", type=int, default=2, choices=(1, 2), help="1: skip the 2-worker runs")
     a = ap.parse_args()
+    all_steps = ["bare", "ingest", "telemetry", "copy", "peer", "push", "latency", "growth"]
     skip = set(x for x in a.skip.split(",") if x)
+    only = set(x for x in a.only.split(",") if x)
+    bad = (skip | only) - set(all_steps)
+    if bad:
+        ap.error("unknown steps: %s" % ", ".join(sorted(bad)))
+    if "copy" in only and "ingest" not in only:
+        only.add("ingest")          # COPY loads the rows the first ingest run exported
+    a.steps = set(s for s in all_steps if (not only or s in only) and s not in skip)
+    if a.telemetry_runs is None:
+        a.telemetry_runs = a.runs
     global KAFKA_CONFIG
     if a.kafka_extra:
         KAFKA_CONFIG += ", " + a.kafka_extra
+    for kv in (x.strip() for x in a.db_set.split(",") if x.strip()):
+        k, v = (y.strip() for y in kv.split("=", 1))
+        if not re.match(r"^[a-z_][a-z0-9_.]*$", k) or not re.match(r"^[A-Za-z0-9_.-]+$", v):
+            ap.error("--db-set: bad setting %r" % kv)
+        DB_SETTINGS.append((k, v))
 
     atexit.register(cleanup)
     signal.signal(signal.SIGTERM, lambda s, f: sys.exit(1))
     b = Bench(a)
     b.res["machine"] = machine()
-    b.res["command"] = "test/bench/run.sh"
+    b.res["command"] = " ".join(["test/bench/run.sh"] + [x for x in sys.argv[1:] if not x.startswith(("--tmp", "--data", "--kcons"))
+                                                          and x not in (a.tmp, a.data, a.kcons)])
     log("f1tel benchmark: %s, %s cores, %s GB; budget %d s" % (b.res["machine"].get("cpu"), b.res["machine"]["nproc"],
                                                               b.res["machine"].get("mem_gb"), a.budget))
     b.setup()
-    steps = [("bare", b.bare_consumer), ("ingest", b.ingest_runs), ("copy", b.copy_runs),
-             ("peer", b.peer_runs), ("push", b.push_runs), ("latency", b.latency_run),
+    steps = [("bare", b.bare_consumer), ("ingest", b.ingest_runs), ("telemetry", b.telemetry_runs),
+             ("copy", b.copy_runs),
+             ("peer", b.peer_runs), ("push", b.push_runs), ("latency", b.latency_runs),
              ("growth", b.growth_run)]
     need = {"copy": 60, "peer": 90, "push": 60, "latency": 90, "growth": 90}
     for name, fn in steps:
-        if name in skip:
-            b.res["missing"].append("%s (skipped by --skip)" % name)
+        if name not in a.steps:
+            b.res["missing"].append("%s (skipped by --%s)" % (name, "skip" if name in skip else "only"))
             continue
         if name in need and b.budget_left() < need[name]:
             b.res["missing"].append("%s (time budget exhausted)" % name)

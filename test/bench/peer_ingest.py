@@ -6,7 +6,9 @@ JSON, do the same natural-key upserts f1tel does into the same tables
 (execute_values, one statement per table per batch, ON CONFLICT ... DO UPDATE
 ... WHERE (...) IS DISTINCT FROM (...), the enrichment triggers on), commit,
 then commit the offsets to Kafka.  Records without a complete natural key are
-skipped (f1tel stores them as dead letters).
+skipped (f1tel stores them as dead letters).  Gap fields (intervals, session_result)
+are split as f1tel's decoder splits them: a number goes to the field's column,
+"+N LAP(S)" to <field>_laps, a list (qualifying's Q1..Q3) to <field>_q.
 
   peer_ingest.py --brokers H:P --dsn DSN --group G --expect N \
                  --topic TOPIC=table ... [--batch 10000]
@@ -20,6 +22,7 @@ of its PostgreSQL backend.
 import argparse
 import json
 import os
+import re
 import sys
 import time
 
@@ -66,6 +69,8 @@ def build_sql(table, cols, key):
             casts.append("%s::timestamptz")
         elif t == "integer[]":
             casts.append("%s::int4[]")
+        elif t == "double precision[]":
+            casts.append("%s::float8[]")
         else:
             casts.append("%s")
     template = "(" + ", ".join(casts + ["%s", "%s", "%s"]) + ")"
@@ -83,6 +88,40 @@ def build_sql(table, cols, key):
     else:
         sql += "ON CONFLICT ON CONSTRAINT race_control_record_key DO NOTHING"
     return sql, template, names
+
+
+LAPS_BEHIND = re.compile(r"^\+([0-9]{1,9}) LAPS?$")
+
+
+def gap_columns(names):
+    """{field: (index of field, of field_laps or None, of field_q or None)} for the gap fields"""
+    out = {}
+    for i, n in enumerate(names):
+        lx = names.index(n + "_laps") if n + "_laps" in names else None
+        qx = names.index(n + "_q") if n + "_q" in names else None
+        if lx is not None or qx is not None:
+            out[n] = (i, lx, qx)
+    return out
+
+
+def row_values(r, names, gaps):
+    vals = [r.get(n) for n in names]
+    for n, (i, lx, qx) in gaps.items():
+        v = r.get(n)
+        if lx is not None:
+            vals[lx] = None
+        if qx is not None:
+            vals[qx] = None
+        if isinstance(v, str):
+            m = LAPS_BEHIND.match(v)
+            if m is None or lx is None:
+                return None
+            vals[i], vals[lx] = None, int(m.group(1))
+        elif isinstance(v, list):
+            if qx is None:
+                return None
+            vals[i], vals[qx] = None, v
+    return vals
 
 
 def main():
@@ -105,10 +144,12 @@ def main():
     for topic, table in topics.items():
         cols, key = table_meta(cur, table)
         sql, template, names = build_sql(table, cols, key)
-        plan[topic] = (table, sql, template, names, key)
+        plan[topic] = (table, sql, template, names, key, gap_columns(names))
     conn.commit()
     # writers of laps, drivers and position first, as f1tel does (a lap's trigger then sees its driver)
-    order = ["meetings", "sessions", "drivers", "laps", "position", "race_control", "car_data", "location"]
+    order = ["sessions", "meetings", "drivers", "stints", "session_result", "starting_grid",
+             "championship_drivers", "championship_teams", "laps", "position", "race_control", "car_data",
+             "location", "intervals", "pit", "weather", "overtakes", "team_radio"]
 
     c = Consumer({"bootstrap.servers": a.brokers, "group.id": a.group,
                   "auto.offset.reset": "earliest", "enable.auto.commit": False,
@@ -134,7 +175,7 @@ def main():
                     continue
                 sys.exit("peer_ingest: %s" % m.error())
             n += 1
-            table, sql, template, names, key = plan[m.topic()]
+            table, sql, template, names, key, gaps = plan[m.topic()]
             try:
                 recs = json.loads(m.value())
             except ValueError:
@@ -144,7 +185,11 @@ def main():
                 recs = [recs]
             d = per_table.setdefault(table, {})
             for r in recs:
-                row = tuple(r.get(cn) for cn in names) + (m.topic(), m.partition(), m.offset())
+                vals = row_values(r, names, gaps)
+                if vals is None:
+                    skipped += 1
+                    continue
+                row = tuple(vals) + (m.topic(), m.partition(), m.offset())
                 if key:
                     k = tuple(r.get(kc) for kc in key)
                     if None in k:
@@ -157,7 +202,7 @@ def main():
             d = per_table.get(table)
             if not d:
                 continue
-            _, sql, template, _, _ = next(p for p in plan.values() if p[0] == table)
+            _, sql, template, _, _, _ = next(p for p in plan.values() if p[0] == table)
             vals = list(d.values())
             psycopg2.extras.execute_values(cur, sql, vals, template=template, page_size=len(vals))
             rows += len(vals)
