@@ -241,8 +241,11 @@ test_bad(void)
 		CHECK(f1_bq_schema_compare("{}", 2, noname, 1, &p, NULL, msg, sizeof(msg)) == F1BQ_SCHEMA_BAD);
 		CHECK(p == NULL);
 	}
-	/* the answer need not be NUL-terminated: only len bytes are read */
-	CHECK(f1_bq_schema_compare("{}xxxx", 2, want, 1, &p, NULL, msg, sizeof(msg)) == F1BQ_SCHEMA_ADD);
+	/*
+	 * the answer need not be NUL-terminated: only len bytes are read (the
+	 * "]]]]" after them would make it malformed JSON, F1BQ_SCHEMA_BAD)
+	 */
+	CHECK(f1_bq_schema_compare("{}]]]]", 2, want, 1, &p, NULL, msg, sizeof(msg)) == F1BQ_SCHEMA_ADD);
 	free(p);
 	end_case();
 
