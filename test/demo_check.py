@@ -39,14 +39,12 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+# {endpoint: default topic}, read from f1tel's one endpoint table
+# (src/shared/endpoints.c) by the docker check's parser
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from docker_check import endpoint_topics  # noqa: E402
 
-def endpoint_topics():
-    """{endpoint: default topic} from f1tel's one endpoint table (src/shared/endpoints.c)."""
-    with open(os.path.join(ROOT, "src/shared/endpoints.c"), encoding="utf-8") as f:
-        return dict(re.findall(r'^\s*EP\(F1E_\w+\s*,\s*"(\w+)"\s*,\s*"([^"]+)"', f.read(), re.M))
-
-
-TOPICS = endpoint_topics()
+TOPICS = endpoint_topics(ROOT)[0]
 
 
 def load(data, session, endpoint):
