@@ -146,13 +146,17 @@ foreach my $t (staging_tables())
 $node->poll_query_until('postgres',
 	'SELECT sum(lag) = 0 AND count(*) FILTER (WHERE high_watermark IS NULL) = 0 FROM f1tel.ingest_status')
   or diag errors();
+# A topic the session has no record of (team_radio, intervals, ...) is in
+# ingest_status only when the broker has it; then it must read 0+0.
 my %want;
+my %got = map { split /=/ } split / /, ingest_totals($node);
 foreach my $ep (staging_tables())
 {
 	my $n = $node->safe_psql('postgres', "SELECT count(*) FROM f1tel_test.raw WHERE endpoint = '$ep'");
-	$want{ $node->safe_psql('postgres', "SHOW f1tel.topic_$ep") } = "$n+0" if $n > 0;
+	my $topic = $node->safe_psql('postgres', "SHOW f1tel.topic_$ep");
+	if ($n > 0) { $want{$topic} = "$n+0"; }
+	elsif (exists $got{$topic} && $got{$topic} eq '0+0') { delete $got{$topic}; }
 }
-my %got = map { split /=/ } split / /, ingest_totals($node);
 is_deeply(\%got, \%want, 'each record counted once per topic, no dead letter');
 is($node->safe_psql('postgres', q{
 	SELECT count(*) FILTER (WHERE partition < 0) || '/' || count(*) FILTER (WHERE stored_offset <> high_watermark)
