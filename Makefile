@@ -106,8 +106,13 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 FEED_SRCS = src/tools/f1tel_feed.c src/shared/endpoints.c src/tools/feed_load.c \
 	src/tools/feed_scan.c src/tools/feed_rewrite.c src/tools/feed_order.c \
 	src/tools/feed_send.c src/tools/feed_topics.c src/tools/feed_progress.c src/ingest/timestamp.c
-src/tools/f1tel-feed: $(FEED_SRCS) src/tools/feed.h src/shared/endpoints.h src/ingest/decode.h
-	$(CC) $(TOOL_CFLAGS) -o $@ $(FEED_SRCS) $(shell pkg-config --libs json-c rdkafka zlib) \
+# the OpenF1 source of f1tel-feed (--openf1): REST over libcurl
+FEED_SRCS += src/tools/openf1_http.c src/tools/openf1_history.c src/tools/openf1_live.c \
+	src/tools/openf1_seen.c
+FEED_LIBS = json-c rdkafka zlib libcurl
+src/tools/f1tel-feed: $(FEED_SRCS) src/tools/feed.h src/shared/endpoints.h src/ingest/decode.h \
+		src/tools/openf1.h src/tools/openf1_http.h
+	$(CC) $(TOOL_CFLAGS) -o $@ $(FEED_SRCS) $(shell pkg-config --libs $(FEED_LIBS)) \
 		-lpthread -lm
 
 # -rdynamic: the broker defines its own bind() to give the mock cluster a fixed port.

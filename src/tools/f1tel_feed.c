@@ -26,8 +26,11 @@
 #include <unistd.h>
 
 #include "tools/feed.h"
+#include "tools/openf1.h"
 
 #define MAX_THREADS 8
+#define OPENF1_DEFAULT_URL "https://api.openf1.org/v1"
+#define MQTT_DEFAULT_URL "mqtts://mqtt.openf1.org:8883"
 
 static void
 usage(FILE *out)
@@ -38,6 +41,11 @@ usage(FILE *out)
 			"                  [--timeout-ms N] [--compression CODEC] [-X prop=value ...]\n"
 			"                  [--create-topics [--partitions N] [--replication-factor R]]\n"
 			"                  [--quiet] DIR...\n"
+			"       f1tel-feed --brokers HOST:PORT --openf1 [URL] --session KEY|latest ...\n"
+			"                  --speed X|max [--save DIR] [options above but DIR]\n"
+			"       f1tel-feed --brokers HOST:PORT --openf1 [URL] --session KEY|latest --live\n"
+			"                  [--mqtt [URL] [--mqtt-cafile F]] [--state FILE]\n"
+			"                  [--token-file F | --username U --password-file F]\n"
 			"\n"
 			"Replays recorded OpenF1 sessions into Kafka, all DIRs merged by time.\n"
 			"Each DIR is a session folder <session_key>/ holding <endpoint>.json or\n"
@@ -72,6 +80,29 @@ usage(FILE *out)
 			"  --replication-factor R  their replication factor (default: the broker's\n"
 			"                          default.replication.factor)\n"
 			"  --quiet                 print nothing but errors\n"
+			"\n"
+			"OpenF1 as the source (instead of DIRs):\n"
+			"  --openf1 [URL]          the REST API (default https://api.openf1.org/v1)\n"
+			"  --session KEY|latest    the session (repeatable without --live)\n"
+			"  --save DIR              also write what was downloaded as DIR/<session_key>/\n"
+			"                          <endpoint>.json.gz, the recorded layout\n"
+			"  --live                  follow the session while it runs, until it has ended\n"
+			"  --mqtt [URL]            with --live: OpenF1's MQTT push feed (default\n"
+			"                          mqtts://mqtt.openf1.org:8883), REST fills the gaps\n"
+			"  --mqtt-cafile F         CA certificates of the MQTT broker (default: system's)\n"
+			"  --token-file F          a file holding an OpenF1 access token\n"
+			"  --username U            an OpenF1 account: the token is fetched, refreshed\n"
+			"  --password-file F       and its password, in a file\n"
+			"  --token-url URL         default: URL's parent + /token\n"
+			"  --openf1-cafile F       CA certificates of the REST API (default: system's)\n"
+			"  --rate N/S              at most N requests per S seconds (default 30/10)\n"
+			"  --state FILE            --live: what was published, so that a restart\n"
+			"                          resumes (default ./f1tel-feed-<session_key>.state)\n"
+			"  --poll-ms N             --live: pause between two rounds of REST (default 2000)\n"
+			"  --lookback-s N          --live: re-read this far behind the newest record\n"
+			"                          (default 300)\n"
+			"  --reconcile-s N         --live: re-read the whole session this often\n"
+			"                          (default 120)\n"
 			"  --help                  this text\n"
 			"\n"
 			"Order: sessions, meetings and drivers first (in that order), then every\n"
@@ -117,6 +148,20 @@ parse_int64(const char *opt, const char *s, int64_t min, int64_t max)
 		exit(FEED_EXIT_USAGE);
 	}
 	return v;
+}
+
+/*
+ * The value of an option whose value is optional: "--openf1=URL", or
+ * "--openf1 URL" when the next word is not an option, else the default.
+ */
+static const char *
+optional_value(int argc, char **argv, const char *dflt)
+{
+	if (optarg)
+		return optarg;
+	if (optind < argc && argv[optind][0] != '-' && strstr(argv[optind], "://"))
+		return argv[optind++];
+	return dflt;
 }
 
 static void
@@ -177,6 +222,22 @@ parse_options(FeedOptions *o, int argc, char **argv)
 		{"create-topics", no_argument, NULL, 'C'},
 		{"partitions", required_argument, NULL, 'P'},
 		{"replication-factor", required_argument, NULL, 'R'},
+		{"openf1", optional_argument, NULL, 'O'},
+		{"session", required_argument, NULL, 'S'},
+		{"save", required_argument, NULL, 'W'},
+		{"live", no_argument, NULL, 'L'},
+		{"mqtt", optional_argument, NULL, 'M'},
+		{"mqtt-cafile", required_argument, NULL, 1001},
+		{"token-file", required_argument, NULL, 1002},
+		{"username", required_argument, NULL, 1003},
+		{"password-file", required_argument, NULL, 1004},
+		{"token-url", required_argument, NULL, 1005},
+		{"openf1-cafile", required_argument, NULL, 1006},
+		{"rate", required_argument, NULL, 1007},
+		{"state", required_argument, NULL, 1008},
+		{"poll-ms", required_argument, NULL, 1009},
+		{"lookback-s", required_argument, NULL, 1010},
+		{"reconcile-s", required_argument, NULL, 1011},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -191,6 +252,11 @@ parse_options(FeedOptions *o, int argc, char **argv)
 	}
 	o->timeout_ms = 30000;
 	o->compression = "lz4";
+	o->rate_n = 30;
+	o->rate_s = 10;
+	o->poll_ms = 2000;
+	o->lookback_s = 300;
+	o->reconcile_s = 120;
 
 	while ((c = getopt_long(argc, argv, "hqX:", longopts, NULL)) != -1)
 	{
@@ -251,6 +317,68 @@ parse_options(FeedOptions *o, int argc, char **argv)
 			case 'R':
 				o->replication_factor = (int) parse_int64("--replication-factor", optarg, 1, 32767);
 				break;
+			case 'O':
+				o->openf1_url = optional_value(argc, argv, OPENF1_DEFAULT_URL);
+				break;
+			case 'S':
+				if (o->nsessions >= (int) (sizeof(o->sessions) / sizeof(o->sessions[0])))
+					die_usage("%s", "too many --session options");
+				if (strcmp(optarg, "latest") != 0)
+					parse_int64("--session", optarg, 1, INT32_MAX);
+				o->sessions[o->nsessions++] = optarg;
+				break;
+			case 'W':
+				o->save_dir = optarg;
+				break;
+			case 'L':
+				o->live = true;
+				break;
+			case 'M':
+				o->mqtt_url = optional_value(argc, argv, MQTT_DEFAULT_URL);
+				break;
+			case 1001:
+				o->mqtt_cafile = optarg;
+				break;
+			case 1002:
+				o->token_file = optarg;
+				break;
+			case 1003:
+				o->username = optarg;
+				break;
+			case 1004:
+				o->password_file = optarg;
+				break;
+			case 1005:
+				o->token_url = optarg;
+				break;
+			case 1006:
+				o->http_cafile = optarg;
+				break;
+			case 1007:
+				{
+					char	   *slash = strchr(optarg, '/');
+					char		n[32];
+
+					if (slash == NULL || slash == optarg || (size_t) (slash - optarg) >= sizeof(n))
+						die_usage("--rate \"%s\": expected N/S, e.g. 30/10", optarg);
+					memcpy(n, optarg, slash - optarg);
+					n[slash - optarg] = '\0';
+					o->rate_n = (int) parse_int64("--rate", n, 1, 100000);
+					o->rate_s = (int) parse_int64("--rate", slash + 1, 1, 86400);
+				}
+				break;
+			case 1008:
+				o->state_file = optarg;
+				break;
+			case 1009:
+				o->poll_ms = (int) parse_int64("--poll-ms", optarg, 10, 600000);
+				break;
+			case 1010:
+				o->lookback_s = (int) parse_int64("--lookback-s", optarg, 0, 86400);
+				break;
+			case 1011:
+				o->reconcile_s = (int) parse_int64("--reconcile-s", optarg, 1, 86400);
+				break;
 			case 'h':
 				usage(stdout);
 				exit(0);
@@ -261,10 +389,38 @@ parse_options(FeedOptions *o, int argc, char **argv)
 	}
 	if (o->brokers == NULL)
 		die_usage("%s", "--brokers is required");
-	if (!have_speed)
+	if (!have_speed && !o->live)
 		die_usage("%s", "--speed is required (a number or max)");
-	if (optind >= argc)
-		die_usage("%s", "no session DIR given");
+	if (o->openf1_url == NULL)
+	{
+		if (o->nsessions > 0 || o->save_dir || o->live || o->mqtt_url || o->token_file ||
+			o->username || o->password_file || o->state_file)
+			die_usage("%s", "--session, --save, --live, --mqtt, --token-file, --username, "
+					  "--password-file and --state need --openf1");
+		if (optind >= argc)
+			die_usage("%s", "no session DIR given");
+	}
+	else
+	{
+		if (optind < argc)
+			die_usage("--openf1 reads no session DIR (\"%s\")", argv[optind]);
+		if (o->nsessions == 0)
+			die_usage("%s", "--openf1 needs --session KEY (or latest)");
+		if (o->live && o->nsessions != 1)
+			die_usage("%s", "--live follows one --session");
+		if (o->live && o->save_dir)
+			die_usage("%s", "--save downloads a past session: not with --live");
+		if (o->mqtt_url && !o->live)
+			die_usage("%s", "--mqtt needs --live");
+		if (o->live && o->key_offset != 0)
+			die_usage("%s", "--session-key-offset is not for --live");
+		if (o->token_file && o->username)
+			die_usage("%s", "--token-file or --username, not both");
+		if ((o->username != NULL) != (o->password_file != NULL))
+			die_usage("%s", "--username and --password-file go together");
+		if (o->mqtt_url && !o->token_file && !o->username)
+			die_usage("%s", "--mqtt needs an OpenF1 token: --token-file, or --username and --password-file");
+	}
 	if ((o->partitions > 0 || o->replication_factor > 0) && !o->create_topics)
 		die_usage("%s", "--partitions and --replication-factor need --create-topics");
 }
@@ -411,7 +567,10 @@ load_all(FeedFile *files, int nfiles, int64_t key_offset)
 		struct stat st;
 
 		job.by_size[i] = i;
-		sizes[i] = stat(files[i].path, &st) == 0 ? st.st_size : 0;
+		if (files[i].text)
+			sizes[i] = (off_t) files[i].textlen;
+		else
+			sizes[i] = stat(files[i].path, &st) == 0 ? st.st_size : 0;
 		/* the recorded gzip files inflate about 15 times */
 		if (strlen(files[i].path) > 3 &&
 			strcmp(files[i].path + strlen(files[i].path) - 3, ".gz") == 0)
@@ -442,6 +601,100 @@ load_all(FeedFile *files, int nfiles, int64_t key_offset)
 	free(job.by_size);
 }
 
+/* the REST client of --openf1 */
+static OpenF1Client *
+openf1_client(const FeedOptions *o)
+{
+	OpenF1Config cfg;
+	OpenF1Client *c;
+	char		err[512];
+	size_t		n = strlen(o->openf1_url);
+	char	   *base = strdup(o->openf1_url);
+
+	if (base == NULL)
+		die_oom();
+	while (n > 0 && base[n - 1] == '/')
+		base[--n] = '\0';
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.base_url = base;
+	cfg.token_url = o->token_url;
+	cfg.token_file = o->token_file;
+	cfg.username = o->username;
+	cfg.password_file = o->password_file;
+	cfg.rate_n = o->rate_n;
+	cfg.rate_s = o->rate_s;
+	cfg.cafile = o->http_cafile;
+	c = of1_new(&cfg, err, sizeof(err));
+	if (c == NULL)
+	{
+		fprintf(stderr, "f1tel-feed: %s\n", err);
+		exit(FEED_EXIT_USAGE);
+	}
+	return c;
+}
+
+static void
+print_http_stats(const FeedOptions *o, OpenF1Client *c)
+{
+	const OpenF1Stats *st = of1_stats(c);
+
+	if (o->quiet)
+		return;
+	fprintf(stderr, "f1tel-feed: openf1: %" PRIu64 " requests (%.1f MB), %" PRIu64
+			" rate-limit waits (%.1f s), %" PRIu64 " answered 429, %" PRIu64
+			" failed and retried, %" PRIu64 " too big and split, %" PRIu64 " tokens\n",
+			st->requests, (double) st->bytes / 1e6, st->rate_waits,
+			(double) st->rate_wait_ms / 1000.0, st->got_429, st->got_5xx, st->too_big,
+			st->tokens);
+}
+
+/* --openf1 without --live: every --session downloaded; exits 1 on failure */
+static FeedFile *
+download_all(const FeedOptions *o, int *nfiles)
+{
+	OpenF1Client *c = openf1_client(o);
+	FeedFile   *files = calloc((size_t) o->nsessions * FEED_NENDPOINTS, sizeof(FeedFile));
+	int			n = 0;
+
+	if (files == NULL)
+		die_oom();
+	for (int i = 0; i < o->nsessions; i++)
+	{
+		OpenF1Session s;
+		char		err[1024];
+		int			got;
+
+		if (!of1_resolve_session(c, o->sessions[i], &s, err, sizeof(err)) ||
+			(got = of1_download(c, o, &s, files + n, err, sizeof(err))) < 0)
+		{
+			fprintf(stderr, "f1tel-feed: openf1 session %s: %s\n", o->sessions[i], err);
+			print_http_stats(o, c);
+			exit(FEED_EXIT_DELIVERY);
+		}
+		n += got;
+	}
+	print_http_stats(o, c);
+	of1_free(c);
+	if (n == 0)
+	{
+		fprintf(stderr, "f1tel-feed: OpenF1 has no record of the chosen endpoints\n");
+		exit(FEED_EXIT_DELIVERY);
+	}
+	*nfiles = n;
+	return files;
+}
+
+static int
+follow_live(const FeedOptions *o)
+{
+	OpenF1Client *c = openf1_client(o);
+	int			status = of1_follow(o, c);
+
+	print_http_stats(o, c);
+	of1_free(c);
+	return status;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -457,9 +710,16 @@ main(int argc, char **argv)
 	parse_options(&opt, argc, argv);
 	if (!feed_check_conf(&opt))
 		return FEED_EXIT_USAGE;
-	files = find_files(&opt, argv + optind, argc - optind, &nfiles);
-
 	t_start = feed_now_ns();
+	if (opt.openf1_url)
+	{
+		if (opt.live)
+			return follow_live(&opt);
+		files = download_all(&opt, &nfiles);
+	}
+	else
+		files = find_files(&opt, argv + optind, argc - optind, &nfiles);
+
 	load_all(files, nfiles, opt.key_offset);
 	recs = feed_order(files, nfiles, &nrecs);
 	if (recs == NULL)

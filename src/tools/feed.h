@@ -12,6 +12,8 @@
  *   feed_send.c      the producer: pacing, delivery reports, summary
  *   feed_topics.c    --create-topics: the missing topics, before sending
  *   feed_progress.c  the one-line progress bar on a terminal
+ *   openf1_*.c       the OpenF1 source: --openf1 downloads, --live follows
+ *                    (openf1.h, openf1_http.h)
  *
  * Rules a reader must know:
  *  - A record's payload is a slice of the file's text (or of the rewritten
@@ -108,6 +110,26 @@ typedef struct FeedOptions
 	bool		create_topics;	/* --create-topics */
 	int			partitions;		/* --partitions; 0: the broker's default */
 	int			replication_factor;	/* --replication-factor; 0: the broker's */
+
+	/* the OpenF1 source (openf1.h); openf1_url NULL: session DIRs */
+	const char *openf1_url;		/* --openf1, ".../v1" */
+	const char *sessions[16];	/* --session KEY|latest */
+	int			nsessions;
+	const char *save_dir;		/* --save */
+	bool		live;			/* --live */
+	const char *mqtt_url;		/* --mqtt */
+	const char *mqtt_cafile;	/* --mqtt-cafile */
+	const char *token_file;		/* --token-file */
+	const char *username;		/* --username */
+	const char *password_file;	/* --password-file */
+	const char *token_url;		/* --token-url */
+	const char *http_cafile;	/* --openf1-cafile */
+	int			rate_n;			/* --rate N/S */
+	int			rate_s;
+	const char *state_file;		/* --state */
+	int			poll_ms;		/* --poll-ms: live, between rounds */
+	int			reconcile_s;	/* --reconcile-s: live, whole-session re-reads */
+	int			lookback_s;		/* --lookback-s: live, re-read behind the cursor */
 } FeedOptions;
 
 /* feed_load.c */
@@ -147,6 +169,24 @@ extern FeedRecord *feed_order(FeedFile *files, int nfiles, size_t *nrecs);
 extern bool feed_check_conf(const FeedOptions *opt);
 extern int	feed_send(const FeedOptions *opt, FeedFile *files, int nfiles,
 					  const FeedRecord *recs, size_t nrecs);
+
+/*
+ * feed_send.c, the producer kept open: a live follower (openf1_live.c) sends
+ * batch after batch and waits for each to be delivered.  The payloads of a
+ * batch must stay alive until feed_sender_wait() has returned true.
+ */
+typedef struct FeedSender FeedSender;
+extern FeedSender *feed_sender_open(const FeedOptions *opt, const FeedFile *files,
+									int nfiles, int *status);
+extern bool feed_sender_send(FeedSender *s, FeedFile *files, const FeedRecord *recs,
+							 size_t nrecs, double speed);
+extern void feed_sender_poll(FeedSender *s, int ms);
+/* waits (at most timeout_ms) until all is delivered: true if all was */
+extern bool feed_sender_wait(FeedSender *s, int timeout_ms);
+extern size_t feed_sender_delivered(const FeedSender *s);
+/* flushes, prints the summary, frees; the exit status */
+extern int	feed_sender_close(FeedSender *s);
+extern bool feed_stop_requested(void);
 
 /* feed_topics.c: creates the missing topics of the files (before any produce) */
 extern bool feed_create_topics(rd_kafka_t *rk, const FeedOptions *opt,

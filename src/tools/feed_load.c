@@ -248,7 +248,8 @@ feed_load_file(FeedFile *f, uint32_t file_index, int64_t key_offset,
 	size_t		reclen;
 	int			r;
 
-	if (!read_file(f, reason, sizeof(reason)))
+	/* text already set: downloaded from OpenF1 (openf1_history.c) */
+	if (f->text == NULL && !read_file(f, reason, sizeof(reason)))
 		goto fail;
 	if (!feed_array_begin(&scan, f->text, f->textlen, reason, sizeof(reason)))
 		goto fail;

@@ -283,46 +283,66 @@ print_summary(const FeedOptions *opt, const SendState *st, size_t nrecs,
 	}
 }
 
-int
-feed_send(const FeedOptions *opt, FeedFile *files, int nfiles,
-		  const FeedRecord *recs, size_t nrecs)
+struct FeedSender
 {
 	SendState	st;
 	rd_kafka_t *rk;
-	rd_kafka_topic_t *rkt[FEED_NENDPOINTS] = {0};
-	struct sigaction sa;
-	int64_t		start,
-				now,
-				deadline;
-	int64_t		t0 = 0;
-	size_t		sent = 0;
-	size_t		unaccounted;
-	int64_t		reached = FEED_TIME_SESSIONS;
-	bool		ok = true;
-	int			status;
+	rd_kafka_topic_t *rkt[FEED_NENDPOINTS];
+	int64_t		start;
+	size_t		sent;			/* records handed to the producer */
+	size_t		nrecs;			/* records it was asked to send */
+	int64_t		reached;
+};
 
-	memset(&st, 0, sizeof(st));
-	st.opt = opt;
-	rk = make_producer(opt, &st);
-	if (rk == NULL)
-		return FEED_EXIT_USAGE;
-	/* before any topic handle or produce: those could auto-create them */
-	if (opt->create_topics && !feed_create_topics(rk, opt, files, nfiles))
+bool
+feed_stop_requested(void)
+{
+	return stop_requested != 0;
+}
+
+FeedSender *
+feed_sender_open(const FeedOptions *opt, const FeedFile *files, int nfiles, int *status)
+{
+	FeedSender *s = calloc(1, sizeof(FeedSender));
+	struct sigaction sa;
+
+	*status = FEED_EXIT_USAGE;
+	if (s == NULL)
 	{
-		rd_kafka_destroy(rk);
-		return FEED_EXIT_DELIVERY;
+		fprintf(stderr, "f1tel-feed: out of memory\n");
+		return NULL;
+	}
+	s->st.opt = opt;
+	s->reached = FEED_TIME_SESSIONS;
+	s->rk = make_producer(opt, &s->st);
+	if (s->rk == NULL)
+	{
+		free(s);
+		return NULL;
+	}
+	/* before any topic handle or produce: those could auto-create them */
+	if (opt->create_topics && !feed_create_topics(s->rk, opt, files, nfiles))
+	{
+		rd_kafka_destroy(s->rk);
+		free(s);
+		*status = FEED_EXIT_DELIVERY;
+		return NULL;
 	}
 	for (int e = 0; e < FEED_NENDPOINTS; e++)
 	{
 		if (!opt->want[e])
 			continue;
-		rkt[e] = rd_kafka_topic_new(rk, opt->topics[e], NULL);
-		if (rkt[e] == NULL)
+		s->rkt[e] = rd_kafka_topic_new(s->rk, opt->topics[e], NULL);
+		if (s->rkt[e] == NULL)
 		{
 			fprintf(stderr, "f1tel-feed: topic \"%s\": %s\n", opt->topics[e],
 					rd_kafka_err2str(rd_kafka_last_error()));
-			rd_kafka_destroy(rk);
-			return FEED_EXIT_USAGE;
+			for (int k = 0; k < e; k++)
+				if (s->rkt[k])
+					rd_kafka_topic_destroy(s->rkt[k]);
+			rd_kafka_destroy(s->rk);
+			free(s);
+			return NULL;
 		}
 	}
 
@@ -332,87 +352,154 @@ feed_send(const FeedOptions *opt, FeedFile *files, int nfiles,
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
+	s->start = feed_now_ns();
+	feed_progress_init(&s->st.progress, isatty(STDERR_FILENO) && !opt->quiet && !opt->live,
+					   0, s->start);
+	*status = FEED_EXIT_OK;
+	return s;
+}
+
+bool
+feed_sender_send(FeedSender *s, FeedFile *files, const FeedRecord *recs, size_t nrecs,
+				 double speed)
+{
+	int64_t		start = feed_now_ns(),
+				now;
+	int64_t		t0 = 0;
+	bool		ok = true;
+
+	s->nrecs += nrecs;
+	s->st.progress.total = s->nrecs;
 	for (size_t i = 0; i < nrecs; i++)
 		if (recs[i].time >= FEED_TIME_FIRST_TIMED)
 		{
 			t0 = recs[i].time;
 			break;
 		}
-
-	start = now = feed_now_ns();
-	feed_progress_init(&st.progress, isatty(STDERR_FILENO) && !opt->quiet, nrecs, start);
 	for (size_t i = 0; i < nrecs && ok; i++)
 	{
 		const FeedRecord *rec = &recs[i];
 		const FeedFile *f = &files[rec->file];
 
-		if (opt->speed > 0 && rec->time >= FEED_TIME_FIRST_TIMED)
+		if (speed > 0 && rec->time >= FEED_TIME_FIRST_TIMED)
 		{
-			int64_t		due = start + (int64_t) ((double) (rec->time - t0) * 1000.0 /
-												 opt->speed);
+			int64_t		due = start + (int64_t) ((double) (rec->time - t0) * 1000.0 / speed);
 
-			while ((now = feed_now_ns()) < due && !stop_requested && !st.fatal)
+			while ((now = feed_now_ns()) < due && !stop_requested && !s->st.fatal)
 			{
 				int64_t		ms = (due - now + 999999) / 1000000;
 
-				rd_kafka_poll(rk, ms > 100 ? 100 : (int) ms);
-				feed_progress_update(&st.progress, sent, reached, feed_now_ns(), false);
+				rd_kafka_poll(s->rk, ms > 100 ? 100 : (int) ms);
+				feed_progress_update(&s->st.progress, s->sent, s->reached, feed_now_ns(), false);
 			}
 		}
-		if (stop_requested || st.fatal)
-			break;
-		ok = produce(rk, rkt[f->endpoint], f, rec, f->endpoint, &st, sent);
+		if (stop_requested || s->st.fatal)
+			return false;
+		ok = produce(s->rk, s->rkt[f->endpoint], f, rec, f->endpoint, &s->st, s->sent);
 		if (!ok)
 			break;
-		sent++;
-		reached = rec->time;
-		if (sent % POLL_EVERY == 0)
+		s->sent++;
+		s->reached = rec->time;
+		if (s->sent % POLL_EVERY == 0)
 		{
-			rd_kafka_poll(rk, 0);
-			feed_progress_update(&st.progress, sent, reached, feed_now_ns(), false);
+			rd_kafka_poll(s->rk, 0);
+			feed_progress_update(&s->st.progress, s->sent, s->reached, feed_now_ns(), false);
 		}
 	}
+	return ok;
+}
+
+void
+feed_sender_poll(FeedSender *s, int ms)
+{
+	rd_kafka_poll(s->rk, ms);
+}
+
+bool
+feed_sender_wait(FeedSender *s, int timeout_ms)
+{
+	int64_t		deadline = feed_now_ns() + (int64_t) timeout_ms * 1000000;
+
+	while (rd_kafka_outq_len(s->rk) > 0 && feed_now_ns() < deadline && !s->st.fatal &&
+		   !stop_requested)
+	{
+		rd_kafka_flush(s->rk, 100);
+		feed_progress_update(&s->st.progress, s->sent, s->reached, feed_now_ns(), false);
+	}
+	rd_kafka_poll(s->rk, 0);
+	return !s->st.fatal && s->st.nfailed == 0 && s->st.ndelivered == s->sent;
+}
+
+size_t
+feed_sender_delivered(const FeedSender *s)
+{
+	return s->st.ndelivered;
+}
+
+int
+feed_sender_close(FeedSender *s)
+{
+	const FeedOptions *opt = s->st.opt;
+	SendState  *st = &s->st;
+	size_t		unaccounted;
+	int64_t		deadline,
+				now;
+	int			status;
 
 	if (stop_requested)
 	{
-		feed_progress_clear(&st.progress);
-		fprintf(stderr, "f1tel-feed: interrupted after %zu of %zu records\n", sent, nrecs);
-		rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE);
+		feed_progress_clear(&st->progress);
+		fprintf(stderr, "f1tel-feed: interrupted after %zu of %zu records\n", s->sent, s->nrecs);
+		rd_kafka_purge(s->rk, RD_KAFKA_PURGE_F_QUEUE);
 	}
 
 	/* every message ends within message.timeout.ms: wait that and more */
 	deadline = feed_now_ns() +
 		(int64_t) (stop_requested ? STOP_FLUSH_MS : opt->timeout_ms + 30000) * 1000000;
-	while (rd_kafka_outq_len(rk) > 0 && feed_now_ns() < deadline && !st.fatal)
+	while (rd_kafka_outq_len(s->rk) > 0 && feed_now_ns() < deadline && !st->fatal)
 	{
-		rd_kafka_flush(rk, 100);
-		feed_progress_update(&st.progress, sent, reached, feed_now_ns(), false);
+		rd_kafka_flush(s->rk, 100);
+		feed_progress_update(&st->progress, s->sent, s->reached, feed_now_ns(), false);
 	}
-	rd_kafka_poll(rk, 0);
-	feed_progress_update(&st.progress, sent, reached, feed_now_ns(), true);
-	feed_progress_clear(&st.progress);
+	rd_kafka_poll(s->rk, 0);
+	feed_progress_update(&st->progress, s->sent, s->reached, feed_now_ns(), true);
+	feed_progress_clear(&st->progress);
 	now = feed_now_ns();
 
-	unaccounted = sent - st.ndelivered - st.nfailed;
+	unaccounted = s->sent - st->ndelivered - st->nfailed;
 	if (!opt->quiet)
-		print_summary(opt, &st, nrecs, sent, (double) (now - start) / 1e9);
-	if (st.nfailed > 0)
+		print_summary(opt, st, s->nrecs, s->sent, (double) (now - s->start) / 1e9);
+	if (st->nfailed > 0)
 		fprintf(stderr, "f1tel-feed: %zu messages failed (first: %s)\n",
-				st.nfailed, rd_kafka_err2str(st.first_failure));
+				st->nfailed, rd_kafka_err2str(st->first_failure));
 	if (unaccounted > 0)
 		fprintf(stderr, "f1tel-feed: %zu messages still undelivered at exit\n",
 				unaccounted);
-	if (sent < nrecs)
-		fprintf(stderr, "f1tel-feed: %zu records were not sent\n", nrecs - sent);
+	if (s->sent < s->nrecs)
+		fprintf(stderr, "f1tel-feed: %zu records were not sent\n", s->nrecs - s->sent);
 
-	status = (st.nfailed == 0 && unaccounted == 0 && sent == nrecs && !st.fatal)
+	status = (st->nfailed == 0 && unaccounted == 0 && s->sent == s->nrecs && !st->fatal)
 		? FEED_EXIT_OK : FEED_EXIT_DELIVERY;
 
 	for (int e = 0; e < FEED_NENDPOINTS; e++)
-		if (rkt[e])
-			rd_kafka_topic_destroy(rkt[e]);
+		if (s->rkt[e])
+			rd_kafka_topic_destroy(s->rkt[e]);
 	/* purge what is left so that destroy does not wait for it */
-	rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-	rd_kafka_destroy(rk);
+	rd_kafka_purge(s->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+	rd_kafka_destroy(s->rk);
+	free(s);
 	return status;
+}
+
+int
+feed_send(const FeedOptions *opt, FeedFile *files, int nfiles,
+		  const FeedRecord *recs, size_t nrecs)
+{
+	int			status;
+	FeedSender *s = feed_sender_open(opt, files, nfiles, &status);
+
+	if (s == NULL)
+		return status;
+	feed_sender_send(s, files, recs, nrecs, opt->speed);
+	return feed_sender_close(s);
 }

@@ -29,7 +29,7 @@
 #define CREATE_TIMEOUT_MS	15000	/* the broker's time to answer and create */
 #define EXTRA_WAIT_MS		5000	/* then librdkafka's own time to give up */
 
-/* The distinct topic names of the files, in endpoint order. */
+/* The distinct topic names of the files (files NULL: of the chosen endpoints), in endpoint order. */
 static int
 topics_of(const FeedOptions *opt, const FeedFile *files, int nfiles,
 		  const char **names)
@@ -41,6 +41,9 @@ topics_of(const FeedOptions *opt, const FeedFile *files, int nfiles,
 		bool		used = false;
 		bool		dup = false;
 
+		/* no files (a live follower): every chosen endpoint */
+		if (files == NULL)
+			used = opt->want[e];
 		for (int i = 0; i < nfiles && !used; i++)
 			used = files[i].endpoint == e;
 		if (!used)
