@@ -1,13 +1,14 @@
 """test/openf1/mqtt_pub.py — the local OpenF1's MQTT side: publisher and Mosquitto password file.
 
 Publisher: a thread that walks the live session's events (store.events, in
-time order) as the simulated clock passes them and publishes each to topic
+time order) as the simulated clock passes them (those before the clock's
+start, visible from the start, are not published: REST has them) and publishes each to topic
 `v1/<endpoint>`, QoS 1, payload = the record's JSON with `"_id"` (increasing
 over all messages) and `"_key"` (the endpoint's key values joined by `_`)
 appended as its last two fields.  paho (Debian 12: 1.6.x API) reconnects by
 itself (loop_start + connect_async); while the broker is down nothing is
 queued: a message due then is dropped (counted in `lost`), as the real feed
-loses it.  Endpoints without key columns (race_control) get
+loses it (the first connection is awaited, up to 10 s).  Endpoints without key columns (race_control) get
 `<session_key>_<time>_<n>`, n counting records of the same time.
 
 PasswdFile: Mosquitto's password file, rewritten whole (plain `user:password`
@@ -15,15 +16,40 @@ lines hashed in place by `mosquitto_passwd -U`, in a 0600 temp file renamed
 over the old one), then SIGHUP to the pid in --mosquitto-pid-file.  Secrets
 never reach a log line or an exception text.
 """
+import bisect
 import json
 import os
 import signal
+import ssl
 import subprocess
 import tempfile
 import threading
 import time
 
 import paho.mqtt.client as mqtt
+
+
+class _Client(mqtt.Client):
+    """paho 1.6.1 (Debian 12) handles ConnectionError on its socket, but an
+    ssl.SSLEOFError (a write to a broker that went away) escapes and kills its
+    network thread, is_connected() staying true: turn ssl errors into the
+    ConnectionError it handles (the want-read/write ones paho already turned
+    into BlockingIOError)."""
+
+    def _sock_send(self, buf):
+        try:
+            return super()._sock_send(buf)
+        except ssl.SSLError as e:
+            raise ConnectionError("TLS: %s" % e.__class__.__name__) from e
+
+    def _sock_recv(self, bufsize):
+        try:
+            return super()._sock_recv(bufsize)
+        except ssl.SSLError as e:
+            raise ConnectionError("TLS: %s" % e.__class__.__name__) from e
+
+
+MAX_UNACKED = 20000
 
 
 def key_of(ep, rec, seen):
@@ -42,9 +68,10 @@ class Publisher(threading.Thread):
         self.store, self.clock, self.log = store, clock, log
         self.published = 0
         self.lost = 0
+        self.acked = 0      # PUBACKs (paho's thread); published - acked = in flight or queued
         self.stop_ev = threading.Event()
         self.keys = self._keys()
-        self.client = mqtt.Client(client_id="openf1-local-%d" % os.getpid(), clean_session=True)
+        self.client = _Client(client_id="openf1-local-%d" % os.getpid(), clean_session=True)
         self.client.username_pw_set(user, password)
         if cafile:
             self.client.tls_set(ca_certs=cafile)
@@ -52,6 +79,7 @@ class Publisher(threading.Thread):
         self.client.reconnect_delay_set(min_delay=1, max_delay=2)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
+        self.client.on_publish = self._on_publish
         self.host, self.port = host, port
 
     def _keys(self):
@@ -69,11 +97,31 @@ class Publisher(threading.Thread):
     def _on_disconnect(self, client, userdata, rc):
         self.log("mqtt: disconnected (rc %d)" % rc)
 
+    def _on_publish(self, client, userdata, mid):
+        self.acked += 1
+
+    def _backpressure(self):
+        """Waits while more than MAX_UNACKED messages are unacknowledged: paho 1.6
+        numbers messages 1..65535 and loses some past that; the feed then lags
+        behind the clock instead (up to 2 s per wait, then goes on)."""
+        end = time.monotonic() + 2
+        while (self.published - self.acked > MAX_UNACKED and self.client.is_connected()
+               and not self.stop_ev.is_set() and time.monotonic() < end):
+            self.stop_ev.wait(0.005)
+        if time.monotonic() >= end:
+            self.acked = self.published   # acks lost with a connection: start counting again
+
     def run(self):
         self.client.connect_async(self.host, self.port, keepalive=30)
         self.client.loop_start()
+        # the first connection is awaited (10 s at most), so that the records due
+        # at the start are not lost to the connect itself
+        end = time.monotonic() + 10
+        while not self.stop_ev.is_set() and not self.client.is_connected() and time.monotonic() < end:
+            self.stop_ev.wait(0.05)
         events = self.store.events
-        n, mid = 0, 0
+        # what is already visible at the start is not "passed by the clock": not published
+        n, mid = bisect.bisect_right([e[0] for e in events], self.clock.start_us), 0
         speed = self.clock.speed
         while not self.stop_ev.is_set() and n < len(events):
             now = self.clock.now_us()
@@ -82,6 +130,8 @@ class Publisher(threading.Thread):
                 n += 1
                 mid += 1
                 payload = b"%s,\"_id\":%d,\"_key\":%s}" % (text[:-1], mid, json.dumps(self.keys[(name, i)]).encode())
+                if self.published - self.acked > MAX_UNACKED:
+                    self._backpressure()
                 if not self.client.is_connected():
                     self.lost += 1
                     continue
@@ -150,9 +200,3 @@ class PasswdFile:
         except (OSError, ValueError) as e:
             self.log("mosquitto reload: %s: %s" % (self.pid_file, e.strerror if isinstance(e, OSError) else e))
 
-
-def wait_connected(client, seconds):
-    end = time.time() + seconds
-    while time.time() < end and not client.is_connected():
-        time.sleep(0.05)
-    return client.is_connected()
