@@ -101,7 +101,9 @@ keyfile $dir/server.key
 tls_version tlsv1.2
 EOF
 	: >>"$dir/mosquitto.log"
-	"$MOSQUITTO" -c "$dir/mosquitto.conf" -d || die "$MOSQUITTO did not start (see $dir/mosquitto.log)"
+	# its warnings before it detaches (e.g. "should not be run as root") go to the log too
+	"$MOSQUITTO" -c "$dir/mosquitto.conf" -d 2>>"$dir/mosquitto.log" ||
+		die "$MOSQUITTO did not start (see $dir/mosquitto.log)"
 	for _ in $(seq 1 50); do
 		if running "$dir" && listening "$port"; then
 			return 0
