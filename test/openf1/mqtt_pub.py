@@ -8,7 +8,8 @@ over all messages) and `"_key"` (the endpoint's key values joined by `_`)
 appended as its last two fields.  paho (Debian 12: 1.6.x API) reconnects by
 itself (loop_start + connect_async); while the broker is down nothing is
 queued: a message due then is dropped (counted in `lost`), as the real feed
-loses it (the first connection is awaited, up to 10 s).  Endpoints without key columns (race_control) get
+loses it (the first connection is awaited, up to 10 s); nor is what was in
+flight at a disconnect resent, so _id never goes back for a subscriber.  Endpoints without key columns (race_control) get
 `<session_key>_<time>_<n>`, n counting records of the same time.
 
 PasswdFile: Mosquitto's password file, rewritten whole (plain `user:password`
@@ -34,7 +35,7 @@ class _Client(mqtt.Client):
     ssl.SSLEOFError (a write to a broker that went away) escapes and kills its
     network thread, is_connected() staying true: turn ssl errors into the
     ConnectionError it handles (the want-read/write ones paho already turned
-    into BlockingIOError)."""
+    into BlockingIOError).  Private methods of paho 1.6.1, pinned by Debian 12."""
 
     def _sock_send(self, buf):
         try:
@@ -47,6 +48,13 @@ class _Client(mqtt.Client):
             return super()._sock_recv(bufsize)
         except ssl.SSLError as e:
             raise ConnectionError("TLS: %s" % e.__class__.__name__) from e
+
+    def _messages_reconnect_reset_out(self):
+        """A reconnect resends nothing: what was in flight when the broker went is
+        lost, as the real feed loses it, and no subscriber sees an _id go back."""
+        with self._out_message_mutex:
+            self._inflight_messages = 0
+            self._out_messages.clear()
 
 
 MAX_UNACKED = 20000
@@ -74,7 +82,7 @@ class Publisher(threading.Thread):
         self.client = _Client(client_id="openf1-local-%d" % os.getpid(), clean_session=True)
         self.client.username_pw_set(user, password)
         if cafile:
-            self.client.tls_set(ca_certs=cafile)
+            self.client.tls_set(ca_certs=cafile, tls_version=ssl.PROTOCOL_TLS_CLIENT)
         self.client.max_inflight_messages_set(1000)
         self.client.reconnect_delay_set(min_delay=1, max_delay=2)
         self.client.on_connect = self._on_connect
@@ -92,6 +100,7 @@ class Publisher(threading.Thread):
         return keys
 
     def _on_connect(self, client, userdata, flags, rc):
+        self.acked = self.published   # nothing is in flight after a (re)connect
         self.log("mqtt: connect to %s:%d: %s" % (self.host, self.port, mqtt.connack_string(rc)))
 
     def _on_disconnect(self, client, userdata, rc):

@@ -35,6 +35,7 @@ Prints "openf1-server: ready on http://HOST:PORT" on stdout once listening.
 import argparse
 import collections
 import csv
+import gc
 import hmac
 import io
 import json
@@ -463,6 +464,10 @@ def main(argv=None):
             store.make_live(cfg.live, cfg.withhold_every, int(cfg.backfill_after * 1000000))
     except (OSError, ValueError) as e:
         sys.exit("openf1-server: %s" % e)
+    # the data never changes: out of the cyclic GC's sight (a full collection over a
+    # million records would add a tenth of a second to the requests that trigger it)
+    gc.collect()
+    gc.freeze()
     clock = Clock()
     if cfg.live is not None:
         start = to_us(cfg.start_at) if cfg.start_at else store.sessions[cfg.live][0] - int(cfg.lead * 1000000)

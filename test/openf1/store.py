@@ -135,6 +135,12 @@ class Table:
                 return d, txt
         return None
 
+    def _sessions_of(self, g):
+        """The session keys a group's records belong to."""
+        if g is self.all:
+            return self.by_session.keys()
+        return {self.sk[g.idx[0]]} if g.idx else ()
+
     def select(self, filt, now, live_sk):
         """[(fields, text)] of the records matching filt (as visible at now), in file order."""
         sks = filt.int_eq("session_key")
@@ -160,6 +166,12 @@ class Table:
             if tpred is not None and g.sorted:
                 lo, hi = time_range(g.tkey, tpred)
             recs, times, texts = self.recs, self.times, self.texts
+            if not preds and (live_sk is None or live_sk not in self._sessions_of(g)) and (
+                    tpred is None or not any(times[i] is None for i in g.idx[lo:hi])):
+                # the index answered it all (a bisected time range has no null times)
+                hits.extend((i, (recs[i], texts[i])) for i in g.idx[lo:hi]
+                            if tpred is None or tpred.match_us(times[i]))
+                continue
             for k in range(lo, hi):
                 i = g.idx[k]
                 if tpred is not None and not tpred.match_us(times[i]):
