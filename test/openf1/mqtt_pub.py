@@ -185,8 +185,12 @@ class PasswdFile:
                 with os.fdopen(fd, "w") as f:
                     for u in sorted(allx):
                         f.write("%s:%s\n" % (u, allx[u]))
-                r = subprocess.run(["mosquitto_passwd", "-U", tmp], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.PIPE, text=True)
+                try:
+                    r = subprocess.run(["mosquitto_passwd", "-U", tmp], stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL)
+                except OSError as e:
+                    self.log("mosquitto_passwd: %s" % e.strerror)
+                    return
                 if r.returncode != 0:
                     self.log("mosquitto_passwd -U failed (status %d)" % r.returncode)
                     return

@@ -515,9 +515,12 @@ class ReconnectTest(unittest.TestCase):
     def test_restart_and_expiry(self):
         broker = Broker()
         self.addCleanup(broker.cleanup)
+        users = os.path.join(broker.dir, "users")
+        with open(users, "w") as f:
+            f.write("# accounts\nalice:pw\n\nbob:bob-secret\n")
         p, port = start_server("--data", os.path.join(DATA, "9606"), "--live", "9606", "--speed", "300",
-                               "--start-at", "2024-09-22T13:20:00Z", "--user", "alice:pw",
-                               *broker.server_args())
+                               "--start-at", "2024-09-22T13:20:00Z", "--users", users,
+                               "--log", os.path.join(broker.dir, "server.log"), *broker.server_args())
         self.addCleanup(stop_server, p)
         h = Http(port)
         token = h.token()[1]["access_token"]
@@ -551,10 +554,13 @@ class ReconnectTest(unittest.TestCase):
         with open(os.path.join(broker.dir, "passwd")) as f:
             users = [ln.split(":", 1)[0] for ln in f.read().splitlines()]
         self.assertEqual(users, ["openf1-server"])
-        with open(os.path.join(broker.dir, "mosquitto.log")) as f:
-            log = f.read()
-        self.assertNotIn(token, log)
-        self.assertNotIn("srv-secret", log)
+        self.assertEqual(h.token("bob", "bob-secret")[0], 200)
+        for fn in ("mosquitto.log", "server.log"):
+            with open(os.path.join(broker.dir, fn)) as f:
+                log = f.read()
+            self.assertIn("127.0.0.1", log)
+            for secret in (token, "srv-secret", "bob-secret", "pw\n"):
+                self.assertNotIn(secret, log, fn)
 
 
 if __name__ == "__main__":
