@@ -46,6 +46,7 @@ import signal
 import sys
 import threading
 import time
+import traceback
 import urllib.parse
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -252,16 +253,23 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n > 0 else b""
         srv = self.server
-        if path.startswith("/_control/"):
-            status = self.control(method, path, body)
-        else:
-            if path.rstrip("/") == "/token" and method == "POST":
-                status = self.token(body)
-            elif path.startswith("/v1/"):
-                status = self.v1(method, path[4:].strip("/"), query)
+        try:
+            if path.startswith("/_control/"):
+                status = self.control(method, path, body)
             else:
-                status = self.send(404, D_NOT_FOUND)
-            srv.count(status)
+                if path.rstrip("/") == "/token" and method == "POST":
+                    status = self.token(body)
+                elif path.startswith("/v1/"):
+                    status = self.v1(method, path[4:].strip("/"), query)
+                else:
+                    status = self.send(404, D_NOT_FOUND)
+                srv.count(status)
+        except (BrokenPipeError, ConnectionResetError):
+            status = 499    # the client went away
+        except Exception as e:  # a bug here: a 500, and why in the log
+            srv.log("bug: %s: %s" % (type(e).__name__, e))
+            traceback.print_exc()
+            status = self.send(500, {"detail": "Internal Server Error"})
         srv.log("%s %s %s %d %.1fms" % (self.client_address[0], method, path if path.startswith("/token")
                                          else self.path, status, (time.monotonic() - t0) * 1000))
 

@@ -137,7 +137,6 @@ class Pred:
     def __init__(self, cond, is_date):
         self.field = cond.field
         self.is_date = is_date
-        self.tests = []          # [(op, text value)]: all must hold, the eqs as one OR test
         self.eq = cond.eq
         self.bounds = cond.bounds
         self.date_eq = None
@@ -180,10 +179,9 @@ def _match_one(op, v, s):
             return False
     if isinstance(v, str):
         us = to_us(v)
-        if us is not None:
-            _, b = date_bound(op, s)
+        if us is not None:       # a date in a field endpoints.c does not type as one
+            op2, b = date_bound(op, s)
             if b is not None:
-                op2, b = date_bound(op, s)
                 return _cmp(op2, us, b)
         return _cmp(op, v, s)
     return False

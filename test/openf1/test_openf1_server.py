@@ -408,6 +408,8 @@ class LiveTest(unittest.TestCase):
         # before the start: no token needed; the session's untimed records are there
         self.assertLess(to_us(h.control("clock")["now"]), ds)
         self.assertEqual(h.get("/v1/drivers?session_key=9606")[1], load(9606, "drivers"))
+        self.assertEqual(h.get("/v1/laps?session_key=9606")[0], 404)
+        self.assertEqual(h.get("/v1/sessions?session_key=latest")[0], 404)   # 9606 not started yet
         st, tok = h.token()
         token = tok["access_token"]
         sub = Sub(broker, "alice", token, ("v1/laps", "v1/stints", "v1/pit", "v1/position", "v1/session_result"))
@@ -461,6 +463,7 @@ class LiveTest(unittest.TestCase):
                 break
             time.sleep(0.25)
         self.assertTrue(saw_401)
+        self.assertEqual(h.get("/v1/sessions?session_key=latest", token)[1], load(9606, "sessions"))
         self.assertTrue(saw_no_result, "session_result before date_end")
         grown = [k for k, v in seen.items() if v[0] is None and v[-1] is not None]
         self.assertGreater(len(grown), 50, "laps first served with a null lap_duration, later complete")
