@@ -181,6 +181,7 @@ class Faults:
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 64   # a client opening several connections at once
 
     def __init__(self, addr, cfg, store, clock, auth, logf):
         super().__init__(addr, Handler)
