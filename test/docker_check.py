@@ -36,6 +36,10 @@ import sys
 
 import yaml
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "openf1"))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import endpoint_table  # noqa: E402
+
 REQUIRED_SERVICES = ("redpanda", "topics", "postgres", "feed")
 CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
 
@@ -287,9 +291,8 @@ def run_tests_steps(text):
 def endpoint_topics(root):
     """{endpoint: default topic} from src/shared/endpoints.c, and the number
     of endpoints in the F1EndpointId enum of src/shared/endpoints.h."""
-    src = read(os.path.join(root, "src/shared/endpoints.c"))
-    found = dict(re.findall(
-        r'^\s*EP\(F1E_\w+\s*,\s*"(\w+)"\s*,\s*"([^"]+)"', src, re.M))
+    # the one parser of the table: test/openf1/endpoint_table.py
+    found = {e.name: e.topic for e in endpoint_table.load(root)}
     enum = re.search(r"typedef\s+enum\s+(?:F1EndpointId\s*)?\{(.*?)\}\s*F1EndpointId",
                      read(os.path.join(root, "src/shared/endpoints.h")), re.S)
     count = len([m for m in re.findall(r"\bF1E_\w+", enum.group(1)) if m != "F1E_COUNT"]) if enum else -1

@@ -48,6 +48,11 @@ make fuzz FUZZ_TIME=25
 step "the local BigQuery server's unit tests (test/bigquery/test_server.py)"
 PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 test/bigquery/test_server.py
 
+# the local OpenF1 (REST, tokens, simulated live clock) and its MQTT feed
+# through a TLS Mosquitto of test/openf1/mosquitto.sh
+step "the local OpenF1 server's self-test (test/openf1/test_openf1_server.py)"
+PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 test/openf1/test_openf1_server.py
+
 # docker/ cannot run here (no Docker engine): check what can be checked
 step "docker files (test/docker_check.py)"
 /usr/bin/python3 test/docker_check.py
