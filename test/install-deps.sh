@@ -12,7 +12,8 @@
 F1TEL_PACKAGES="build-essential pkg-config clang libclang-rt-14-dev \
 postgresql-15 postgresql-server-dev-15 libipc-run-perl \
 librdkafka-dev libjson-c-dev libcurl4-openssl-dev libssl-dev zlib1g-dev \
-kcat python3 python3-venv python3-confluent-kafka python3-psycopg2 python3-yaml shellcheck sudo git"
+kcat python3 python3-venv python3-confluent-kafka python3-psycopg2 python3-yaml shellcheck sudo git \
+mosquitto mosquitto-clients libmosquitto-dev"
 
 if [ "$(id -u)" = 0 ]; then
 	SUDO=
