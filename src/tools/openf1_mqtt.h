@@ -24,6 +24,13 @@
  *    while the connection was down) the caller fetches from REST.
  *  - The password is never kept by this module and never appears in an
  *    error text.  f1mqtt_* functions are called from one thread only.
+ *  - The caller ignores SIGPIPE (signal(SIGPIPE, SIG_IGN)): libmosquitto
+ *    may write to the socket from the caller's thread (the first CONNECT, a
+ *    DISCONNECT when no thread runs), and OpenSSL's writes do not use
+ *    MSG_NOSIGNAL.  Its own thread has every signal blocked.
+ *  - libmosquitto 2.0.11 does not notice a refused TCP connection under
+ *    TLS: its thread spins (one core) until the keepalive ends it, 10 s,
+ *    then the attempt is DOWN with "no answer within the keepalive".
  */
 #ifndef F1TEL_OPENF1_MQTT_H
 #define F1TEL_OPENF1_MQTT_H
