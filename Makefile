@@ -3,6 +3,7 @@
 #   make                   the extension, f1tel-broker and f1tel-feed
 #   make install           installs them (programs into $(TOOLS_BINDIR), on the PATH)
 #   make unit              plain-C unit tests of the decoders and the sink (no server)
+#   make unit-mqtt         the MQTT client's test against a Mosquitto it starts
 #   make installcheck      pg_regress tests, then TAP tests (needs make install)
 #   test/run-tests.sh      all of the above from nothing: the README's test command
 
@@ -89,7 +90,7 @@ TOOLS_BINDIR ?= /usr/local/bin
 TOOL_CFLAGS = -O2 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	-I$(srcdir)/src $(shell pkg-config --cflags json-c rdkafka zlib)
 
-EXTRA_CLEAN = tmp_fuzz $(TOOLS) $(UNIT_TESTS) test/unit/fuzz_decode \
+EXTRA_CLEAN = tmp_fuzz $(TOOLS) $(UNIT_TESTS) $(MQTT_UNITS) test/unit/fuzz_decode \
 	results tmp_check log
 
 PG_CONFIG ?= pg_config
@@ -106,14 +107,16 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 FEED_SRCS = src/tools/f1tel_feed.c src/shared/endpoints.c src/tools/feed_load.c \
 	src/tools/feed_scan.c src/tools/feed_rewrite.c src/tools/feed_order.c \
 	src/tools/feed_send.c src/tools/feed_topics.c src/tools/feed_progress.c src/ingest/timestamp.c
-# the OpenF1 source of f1tel-feed (--openf1): REST over libcurl
+# the OpenF1 source of f1tel-feed (--openf1): REST over libcurl, MQTT over
+# libmosquitto (no pkg-config file on Debian 12: -lmosquitto)
 FEED_SRCS += src/tools/openf1_http.c src/tools/openf1_history.c src/tools/openf1_live.c \
-	src/tools/openf1_seen.c
+	src/tools/openf1_seen.c src/tools/openf1_push.c src/tools/openf1_mqtt.c
 FEED_LIBS = json-c rdkafka zlib libcurl
 src/tools/f1tel-feed: $(FEED_SRCS) src/tools/feed.h src/shared/endpoints.h src/ingest/decode.h \
-		src/tools/openf1.h src/tools/openf1_http.h
+		src/tools/openf1.h src/tools/openf1_http.h src/tools/openf1_live.h \
+		src/tools/openf1_seen.h src/tools/openf1_mqtt.h
 	$(CC) $(TOOL_CFLAGS) -o $@ $(FEED_SRCS) $(shell pkg-config --libs $(FEED_LIBS)) \
-		-lpthread -lm
+		-lmosquitto -lpthread -lm
 
 # -rdynamic: the broker defines its own bind() to give the mock cluster a fixed port.
 BROKER_SRCS = src/tools/f1tel_broker.c src/tools/broker_bind.c
@@ -182,6 +185,23 @@ UNIT_TESTS = $(DECODE_UNITS) $(SINK_UNITS) $(WIPE_UNITS) $(KAFKA_CONF_UNITS)
 unit: $(UNIT_TESTS)
 	@failed=0; for t in $(UNIT_TESTS); do echo $$t; $$t || failed=$$((failed + 1)); done; \
 	if [ $$failed -ne 0 ]; then echo "unit: $$failed of $(words $(UNIT_TESTS)) programs failed"; exit 1; fi
+
+# f1tel-feed's MQTT client (src/tools/openf1_mqtt.c) against a real Mosquitto
+# (TLS, passwords) that the program starts itself on a free port: not in
+# `make unit` (no server there); test/run-tests.sh runs `make unit-mqtt`.
+# No ASan, so that it runs under valgrind too: `make unit-mqtt-valgrind`
+# (any leak, even a possible one, fails it; none needs a suppression).
+MQTT_UNITS = test/unit/test_openf1_mqtt
+$(MQTT_UNITS): test/unit/%: test/unit/%.c test/unit/harness.h src/tools/openf1_mqtt.c \
+		src/tools/openf1_mqtt.h
+	$(CC) $(TOOL_CFLAGS) -fsanitize=undefined -o $@ $< src/tools/openf1_mqtt.c -lmosquitto -lpthread
+unit-mqtt: $(MQTT_UNITS)
+	test/unit/test_openf1_mqtt
+unit-mqtt-valgrind: $(MQTT_UNITS)
+	valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible \
+		--errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
+		test/unit/test_openf1_mqtt
+.PHONY: unit-mqtt unit-mqtt-valgrind
 
 test/unit/fuzz_decode: test/unit/fuzz_decode.c $(UNIT_SRCS) src/ingest/decode.h src/shared/endpoints.h
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -I$(srcdir)/src \

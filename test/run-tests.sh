@@ -4,8 +4,9 @@
 # Installs the Debian packages it needs (apt-get; with sudo unless root) and
 # google-cloud-bigquery (pinned, in a venv), builds with -Wall -Wextra
 # -Werror, installs the extension and the two programs, then runs the
-# plain-C unit tests, a short fuzzing run of the decoder, the local BigQuery
-# server's unit tests, the pg_regress tests and the TAP tests
+# plain-C unit tests, the MQTT client's test (on a Mosquitto of its own), a
+# short fuzzing run of the decoder, the local BigQuery server's unit tests,
+# the pg_regress tests and the TAP tests
 # (PostgreSQL::Test::Cluster + f1tel-broker + f1tel-feed).  Here
 # google-cloud-bigquery is required: test/t/030 fails without it rather than
 # skipping (F1TEL_REQUIRE_BQ_CLIENTS=1).  Google's `bq` CLI is used where it
@@ -40,6 +41,10 @@ $SUDO make install
 
 step "unit tests (plain C, no server)"
 make unit
+
+# f1tel-feed's MQTT client against a TLS + password Mosquitto the test starts
+step "the MQTT client's test (make unit-mqtt)"
+make unit-mqtt
 
 # libFuzzer on the OpenF1 decoder, from the seeds in test/unit/corpus
 step "fuzzing the decoder (make fuzz, 25 s)"
