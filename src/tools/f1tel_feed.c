@@ -18,6 +18,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +104,8 @@ usage(FILE *out)
 			"                          (default 300)\n"
 			"  --reconcile-s N         --live: re-read the whole session this often\n"
 			"                          (default 120)\n"
+			"  --linger-s N            --live: go on this long after the session's end,\n"
+			"                          by OpenF1's clock, for late records (default 900)\n"
 			"  --help                  this text\n"
 			"\n"
 			"Order: sessions, meetings and drivers first (in that order), then every\n"
@@ -238,6 +241,7 @@ parse_options(FeedOptions *o, int argc, char **argv)
 		{"poll-ms", required_argument, NULL, 1009},
 		{"lookback-s", required_argument, NULL, 1010},
 		{"reconcile-s", required_argument, NULL, 1011},
+		{"linger-s", required_argument, NULL, 1012},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -257,6 +261,7 @@ parse_options(FeedOptions *o, int argc, char **argv)
 	o->poll_ms = 2000;
 	o->lookback_s = 300;
 	o->reconcile_s = 120;
+	o->linger_s = 900;
 
 	while ((c = getopt_long(argc, argv, "hqX:", longopts, NULL)) != -1)
 	{
@@ -378,6 +383,9 @@ parse_options(FeedOptions *o, int argc, char **argv)
 				break;
 			case 1011:
 				o->reconcile_s = (int) parse_int64("--reconcile-s", optarg, 1, 86400);
+				break;
+			case 1012:
+				o->linger_s = (int) parse_int64("--linger-s", optarg, 0, 7 * 86400);
 				break;
 			case 'h':
 				usage(stdout);
@@ -707,6 +715,8 @@ main(int argc, char **argv)
 	size_t		bytes = 0;
 	int			status;
 
+	/* libmosquitto and OpenSSL may write to a closed socket */
+	signal(SIGPIPE, SIG_IGN);
 	parse_options(&opt, argc, argv);
 	if (!feed_check_conf(&opt))
 		return FEED_EXIT_USAGE;

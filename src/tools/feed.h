@@ -130,6 +130,7 @@ typedef struct FeedOptions
 	int			poll_ms;		/* --poll-ms: live, between rounds */
 	int			reconcile_s;	/* --reconcile-s: live, whole-session re-reads */
 	int			lookback_s;		/* --lookback-s: live, re-read behind the cursor */
+	int			linger_s;		/* --linger-s: live, follow this long past date_end */
 } FeedOptions;
 
 /* feed_load.c */

@@ -129,14 +129,18 @@ ep_has_column(const F1Endpoint *ep, const char *name)
 	return false;
 }
 
-/* The filter of an endpoint's session: meetings have no session_key. */
+/*
+ * The filter of an endpoint's session: meetings have no session_key, and a
+ * starting grid carries the key of the qualifying that set it, so it is
+ * asked for by meeting (then of1_fetch keeps the grid of the session).
+ */
 bool
 of1_session_filter(const OpenF1Session *s, const F1Endpoint *ep, char *q, size_t qsize)
 {
 	char		v[32];
 
 	q[0] = '\0';
-	if (ep->id == F1E_MEETINGS)
+	if (ep->id == F1E_MEETINGS || ep->id == F1E_STARTING_GRID)
 	{
 		snprintf(v, sizeof(v), "%" PRId64, s->meeting_key);
 		return of1_param(q, qsize, "meeting_key", "=", v);
@@ -266,6 +270,64 @@ fetch_endpoint(Fetch *f)
 	return OF1_TOO_BIG;
 }
 
+/*
+ * Of the meeting's grids, the session's: the one of the latest session key
+ * at or below its own (its qualifying, or a sprint's sprint qualifying),
+ * else of the first above it (keys are not always in time order: 9189's
+ * grid has the key 9314).
+ */
+static bool
+keep_own_grid(Fetch *f)
+{
+	OpenF1Text	all = {0};
+	OpenF1Text	kept = {0};
+	int64_t		best = -1;
+
+	/* f->out holds "[" and the records, not closed yet: scan a closed copy */
+	if (!of1_text_append(&all, f->out.data, f->out.len) || !of1_text_append(&all, "]", 1))
+		return false;
+	for (int pass = 0; pass < 2; pass++)
+	{
+		FeedArrayScan scan;
+		const char *rec;
+		size_t		reclen;
+		int			r;
+
+		if (!feed_array_begin(&scan, all.data, all.len, f->err, f->errlen))
+			return false;
+		if (pass == 1 && !of1_text_append(&kept, "[", 1))
+			return false;
+		while ((r = feed_array_next(&scan, &rec, &reclen, f->err, f->errlen)) > 0)
+		{
+			json_object *o = json_tokener_parse(strndupa(rec, reclen));
+			json_object *v;
+			int64_t		k = -1;
+
+			if (o && json_object_object_get_ex(o, "session_key", &v))
+				k = json_object_get_int64(v);
+			json_object_put(o);
+			/* the latest at or below the session's key, else the first above */
+			if (pass == 0 && k >= 0 &&
+				(best < 0 ||
+				 (k <= f->session->session_key ? (best > f->session->session_key || k > best)
+				  : (best > f->session->session_key && k < best))))
+				best = k;
+			if (pass == 1 && k == best &&
+				((kept.nrecs > 0 && !of1_text_append(&kept, ",", 1)) ||
+				 !of1_text_append(&kept, rec, reclen)))
+				return false;
+			if (pass == 1 && k == best)
+				kept.nrecs++;
+		}
+		if (r < 0)
+			return false;
+	}
+	free(all.data);
+	free(f->out.data);
+	f->out = kept;
+	return true;
+}
+
 OpenF1Status
 of1_fetch(OpenF1Client *c, const OpenF1Session *s, const F1Endpoint *ep, int64_t since,
 		  OpenF1Text *out, char *err, size_t errlen)
@@ -291,6 +353,8 @@ of1_fetch(OpenF1Client *c, const OpenF1Session *s, const F1Endpoint *ep, int64_t
 		else
 			st = get_window(&f, base, since, NO_BOUND_HI);
 	}
+	if (st == OF1_OK && ep->id == F1E_STARTING_GRID && !keep_own_grid(&f))
+		st = OF1_FAILED;
 	*out = f.out;
 	return st;
 }

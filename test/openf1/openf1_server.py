@@ -35,6 +35,7 @@ Prints "openf1-server: ready on http://HOST:PORT" on stdout once listening.
 import argparse
 import collections
 import csv
+import email.utils
 import gc
 import hmac
 import io
@@ -222,6 +223,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):  # the server's own log instead (no secrets in it)
         pass
+
+    def date_time_string(self, timestamp=None):
+        """The Date header tells the simulated now: a client of a live session
+        knows the session's time from it (f1tel-feed --live ends by it)."""
+        if timestamp is None:
+            timestamp = self.server.clock.now_us() / 1000000
+        return email.utils.formatdate(timestamp, usegmt=True)
 
     def do_GET(self):
         self.dispatch("GET")
