@@ -181,7 +181,16 @@ $(KAFKA_CONF_UNITS): test/unit/%: test/unit/%.c test/unit/harness.h src/shared/k
 		$(shell pkg-config --libs rdkafka)
 
 # every program runs, even after one of them fails; then the run fails if any did
-UNIT_TESTS = $(DECODE_UNITS) $(SINK_UNITS) $(WIPE_UNITS) $(KAFKA_CONF_UNITS)
+# f1tel-feed's OpenF1 source: what a live follower published, query pieces
+OPENF1_UNIT_SRCS = src/tools/openf1_seen.c src/tools/openf1_history.c src/tools/openf1_http.c \
+	src/tools/feed_scan.c src/tools/feed_progress.c src/shared/endpoints.c src/ingest/timestamp.c
+OPENF1_UNITS = test/unit/test_openf1_seen
+$(OPENF1_UNITS): test/unit/%: test/unit/%.c test/unit/harness.h $(OPENF1_UNIT_SRCS) \
+		src/tools/openf1.h src/tools/openf1_seen.h src/tools/openf1_http.h src/tools/feed.h
+	$(CC) $(TOOL_CFLAGS) -fsanitize=address,undefined -o $@ $< $(OPENF1_UNIT_SRCS) \
+		$(shell pkg-config --libs json-c rdkafka zlib libcurl)
+
+UNIT_TESTS = $(DECODE_UNITS) $(SINK_UNITS) $(WIPE_UNITS) $(KAFKA_CONF_UNITS) $(OPENF1_UNITS)
 unit: $(UNIT_TESTS)
 	@failed=0; for t in $(UNIT_TESTS); do echo $$t; $$t || failed=$$((failed + 1)); done; \
 	if [ $$failed -ne 0 ]; then echo "unit: $$failed of $(words $(UNIT_TESTS)) programs failed"; exit 1; fi

@@ -19,6 +19,9 @@
 #     --session  which recorded race (default 9189, Las Vegas 2023)
 #     --keep     wait for Enter before cleaning up (the default on a terminal)
 #     --timeout  seconds to wait for f1tel to catch up once the feed is done (300)
+#     --openf1 KEY  a session from the OpenF1 API instead of the recordings
+#                (downloaded by f1tel-feed --openf1; needs the internet)
+#     --openf1-url URL  the API (default https://api.openf1.org/v1)
 #
 # The recorded sessions ship in test/data/openf1 (F1TEL_DATA overrides).
 set -euo pipefail
@@ -28,6 +31,8 @@ speed=60
 session=9189
 keep=0
 timeout=300
+openf1=
+openf1_url=https://api.openf1.org/v1
 [ -t 0 ] && keep=1
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -36,12 +41,19 @@ while [ $# -gt 0 ]; do
 		--keep) keep=1; shift ;;
 		--no-keep) keep=0; shift ;;
 		--timeout) timeout=$2; shift 2 ;;
-		*) echo "usage: $0 [--speed X|max] [--session KEY] [--keep|--no-keep] [--timeout S]" >&2; exit 2 ;;
+		--openf1) openf1=$2; session=$2; shift 2 ;;
+		--openf1-url) openf1_url=$2; shift 2 ;;
+		*) echo "usage: $0 [--speed X|max] [--session KEY | --openf1 KEY [--openf1-url URL]] [--keep|--no-keep] [--timeout S]" >&2; exit 2 ;;
 	esac
 done
+case "$session" in
+	''|*[!0-9]*) echo "a session is a number (a session_key of OpenF1), not \"$session\"" >&2; exit 2 ;;
+esac
 data=${F1TEL_DATA:-$root/test/data/openf1}
-[ -d "$data/$session" ] || { echo "recorded session $data/$session not found (F1TEL_DATA=$data)" >&2; exit 2; }
-data=$(cd "$data" && pwd)
+if [ -z "$openf1" ]; then
+	[ -d "$data/$session" ] || { echo "recorded session $data/$session not found (F1TEL_DATA=$data)" >&2; exit 2; }
+	data=$(cd "$data" && pwd)
+fi
 
 cd "$root"
 . "$root/test/install-deps.sh"
@@ -120,8 +132,14 @@ run_pg "pg_ctl -D '$dir/data' -l '$dir/postgresql.log' -w start >/dev/null" || {
 }
 psql_demo -c 'CREATE EXTENSION f1tel'
 
-echo "==== replaying session $session at --speed $speed"
-f1tel-feed --brokers "127.0.0.1:$kport" --speed "$speed" --quiet "$data/$session" 2>"$dir/feed.log" &
+if [ -n "$openf1" ]; then
+	echo "==== downloading session $session from $openf1_url, then replaying it at --speed $speed"
+	f1tel-feed --brokers "127.0.0.1:$kport" --speed "$speed" --quiet --openf1 "$openf1_url" \
+		--session "$session" 2>"$dir/feed.log" &
+else
+	echo "==== replaying session $session at --speed $speed"
+	f1tel-feed --brokers "127.0.0.1:$kport" --speed "$speed" --quiet "$data/$session" 2>"$dir/feed.log" &
+fi
 feed_pid=$!
 
 status_sql="SELECT format('laps %s  positions %s  drivers %s  race_control %s  car_data %s  location %s  dead letters %s  lag %s',

@@ -3,7 +3,7 @@
 
 test/run-tests.sh runs it after `make install`:
 
-    demo_check.py [--session KEY] [--as-user USER] [--timeout S]
+    demo_check.py [--session KEY] [--as-user USER] [--timeout S] [--openf1-local]
 
 It runs `test/demo.sh --speed max --no-keep` non-interactively (no TTY, stdin
 from /dev/null), as this user or, with --as-user, as USER through sudo from a
@@ -11,6 +11,12 @@ copy of the tree that USER owns (the path a user with sudo takes: the demo
 itself calls `sudo make install`).  What the demo prints is then checked
 against figures computed here from the recorded session's own files
 (test/data/openf1/<KEY>, or $F1TEL_DATA), never typed in:
+
+With --openf1-local the demo downloads the session (`--openf1 KEY
+--openf1-url URL`) from the local OpenF1 (test/openf1/openf1_server.py,
+started here over the same recording), the path of `demo.sh --openf1`; the
+expected figures are the same, but car_data records with a null date are
+not downloaded at all, rather than dead-lettered (say 9189, which has none).
 
 - the demo exited 0 and said that every partition reached the broker's high
   watermark and that the sinks' backlog is empty;
@@ -99,9 +105,11 @@ def table(text, after):
     return out
 
 
-def run_demo(session, user, timeout):
+def run_demo(session, user, timeout, openf1_url=None):
     cmd = ["./test/demo.sh", "--speed", "max", "--no-keep", "--session", session,
            "--timeout", str(timeout)]
+    if openf1_url:
+        cmd += ["--openf1", session, "--openf1-url", openf1_url]
     cwd, copy = ROOT, None
     if user:
         # the user's own copy of the tree: the demo builds in it
@@ -133,12 +141,33 @@ def main():
     ap.add_argument("--session", default="9189")
     ap.add_argument("--as-user", help="run the demo as this user (with sudo), from a copy")
     ap.add_argument("--timeout", type=int, default=600)
+    ap.add_argument("--openf1-local", action="store_true",
+                    help="the demo's --openf1, from the local OpenF1 over the recording")
     args = ap.parse_args()
     data = os.environ.get("F1TEL_DATA") or os.path.join(ROOT, "test", "data", "openf1")
     want = expected(data, args.session)
 
-    rc, out = run_demo(args.session, args.as_user, args.timeout)
-    log = os.path.join(tempfile.gettempdir(), "f1tel-demo-%s.log" % args.session)
+    server, url = None, None
+    if args.openf1_local:
+        portdir = tempfile.mkdtemp(prefix="f1tel-demo-openf1.")
+        server = subprocess.Popen(["/usr/bin/python3", os.path.join(ROOT, "test", "openf1", "openf1_server.py"),
+                                   "--data", os.path.join(data, args.session),
+                                   "--port-file", os.path.join(portdir, "port")],
+                                  stdout=subprocess.PIPE, text=True)
+        line = server.stdout.readline()
+        m = re.search(r"ready on (\S+)", line)
+        if not m:
+            print("not ok - the local OpenF1 did not start: %r" % line)
+            sys.exit(1)
+        url = m.group(1) + "/v1"
+    try:
+        rc, out = run_demo(args.session, args.as_user, args.timeout, url)
+    finally:
+        if server:
+            server.terminate()
+            server.wait()
+    log = os.path.join(tempfile.gettempdir(), "f1tel-demo-%s%s.log"
+                       % (args.session, "-openf1" if url else ""))
     with open(log, "w") as f:
         f.write(out)
     passed = failed = 0

@@ -68,6 +68,8 @@ step "docker files (test/docker_check.py)"
 # session runs as that user, the way a non-root user runs the demo.
 step "the demo (test/demo.sh via test/demo_check.py)"
 /usr/bin/python3 test/demo_check.py --session 9189
+# the demo's --openf1 (a session from the API), from the local OpenF1
+/usr/bin/python3 test/demo_check.py --session 9189 --openf1-local
 if [ -n "${F1TEL_TEST_SUDO_USER:-}" ] && [ "$(id -u)" = 0 ]; then
 	/usr/bin/python3 test/demo_check.py --session 9606 --as-user "$F1TEL_TEST_SUDO_USER"
 else

@@ -104,8 +104,8 @@ of1_push_follow(Live *lv, char *err, size_t errlen)
 		f1mqtt_events(m, &ev);
 		if (ev.auth_refused)
 		{
-			fprintf(stderr, "f1tel-feed: MQTT refused the token (%s): fetching a new one\n",
-					ev.last_error);
+			fprintf(stderr, "f1tel-feed: MQTT refused the token%s%s%s: fetching a new one\n",
+					ev.last_error[0] ? " (" : "", ev.last_error, ev.last_error[0] ? ")" : "");
 			of1_token_invalidate(lv->c);
 		}
 		if (ev.disconnects && !opt->quiet)

@@ -35,11 +35,6 @@ my $pw = "$tmp/openf1_live_pw";
 my $state = "$tmp/openf1_live.state";
 PostgreSQL::Test::Utils::append_to_file($pw, "alice-password\n");
 
-# without a token the live session is closed
-my ($st, $body) = openf1_get($of1, '/v1/laps?session_key=9606');
-is($st, 401, 'without a token: 401');
-like($body->{detail}, qr/Session in progress/, 'with OpenF1\'s message');
-
 my @cmd = (openf1_feed_command($broker, $of1, '--session', 'latest', '--live',
 	'--username', 'alice', '--password-file', $pw, '--rate', '60/10', '--state', $state,
 	'--poll-ms', '1000', '--lookback-s', '300', '--reconcile-s', '20', '--linger-s', '780',
@@ -55,6 +50,10 @@ while (time() < $deadline)
 	last if $clock && $clock->{now} ge '2024-09-22T13:00';
 	usleep(500_000);
 }
+# while it runs, the session is closed to requests without a token
+my ($st, $body) = openf1_get($of1, '/v1/laps?session_key=9606');
+is($st, 401, 'without a token: 401');
+like($body->{detail}, qr/Session in progress/, 'with OpenF1\'s message');
 $h->pump_nb;
 $h->signal('KILL');
 $h->finish;

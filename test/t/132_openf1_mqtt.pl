@@ -80,7 +80,8 @@ is($? >> 8, 0, 'the follower ran to the end of the session: status 0');
 like($err, qr/MQTT disconnected/, 'it saw the disconnect');
 my $connects = () = $err =~ /MQTT connected to/g;
 cmp_ok($connects, '>=', 2, "and connected again ($connects connects)");
-like($err, qr/gap filled from REST:.* laps \+[1-9]/, 'the gap was filled from REST, laps included');
+like($err, qr/MQTT connected.*\n.*gap filled from REST at \S+: [^\n]*laps \+[1-9]/,
+	'after a reconnect the gap was filled from REST, laps included');
 my ($s2, $stats) = openf1_get($of1, '/_control/stats');
 cmp_ok($stats->{tokens_issued}, '>=', 2, "a new token was fetched ($stats->{tokens_issued} issued)");
 unlike($err, qr/alice-password/, 'the password is in no message');
