@@ -26,17 +26,7 @@ typedef struct OpenF1Session
 	int			ndrivers;
 } OpenF1Session;
 
-/* a JSON array under construction: "[" rec "," rec ... then "]" */
-typedef struct OpenF1Text
-{
-	char	   *data;
-	size_t		len;
-	size_t		cap;
-	size_t		nrecs;
-} OpenF1Text;
-
 /* openf1_history.c */
-extern bool of1_text_append(OpenF1Text *t, const char *s, size_t n);
 /* appends the records of a JSON array answer (comma-separated) */
 extern bool of1_text_append_array(OpenF1Text *t, const char *body, size_t len,
 								  char *err, size_t errlen);

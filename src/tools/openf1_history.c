@@ -54,28 +54,6 @@ typedef struct Fetch
 	size_t		errlen;
 } Fetch;
 
-bool
-of1_text_append(OpenF1Text *t, const char *s, size_t n)
-{
-	if (t->len + n + 2 > t->cap)
-	{
-		size_t		cap = t->cap ? t->cap : 1 << 16;
-		char	   *d;
-
-		while (cap < t->len + n + 2)
-			cap *= 2;
-		d = realloc(t->data, cap);
-		if (d == NULL)
-			return false;
-		t->data = d;
-		t->cap = cap;
-	}
-	memcpy(t->data + t->len, s, n);
-	t->len += n;
-	t->data[t->len] = '\0';
-	return true;
-}
-
 /* Appends the elements of one JSON array answer to t (t holds "[" ...). */
 bool
 of1_text_append_array(OpenF1Text *t, const char *body, size_t len, char *err, size_t errlen)

@@ -43,36 +43,35 @@ struct OpenF1Client
 	OpenF1Stats stats;
 };
 
-typedef struct Buf
+bool
+of1_text_append(OpenF1Text *t, const char *s, size_t n)
 {
-	char	   *data;
-	size_t		len;
-	size_t		cap;
-} Buf;
+	if (t->len + n + 2 > t->cap)
+	{
+		size_t		cap = t->cap ? t->cap : 1 << 16;
+		char	   *d;
+
+		while (cap < t->len + n + 2)
+			cap *= 2;
+		d = realloc(t->data, cap);
+		if (d == NULL)
+			return false;
+		t->data = d;
+		t->cap = cap;
+	}
+	memcpy(t->data + t->len, s, n);
+	t->len += n;
+	t->data[t->len] = '\0';
+	return true;
+}
 
 static size_t
 write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 {
-	Buf		   *b = arg;
 	size_t		n = size * nmemb;
 
-	if (b->len + n + 1 > b->cap)
-	{
-		size_t		cap = b->cap ? b->cap : 65536;
-		char	   *d;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		d = realloc(b->data, cap);
-		if (d == NULL)
-			return 0;			/* libcurl reports CURLE_WRITE_ERROR */
-		b->data = d;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, ptr, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return n;
+	/* 0: libcurl reports CURLE_WRITE_ERROR */
+	return of1_text_append(arg, ptr, n) ? n : 0;
 }
 
 /* Retry-After in whole seconds (the HTTP-date form counts as 1 s) */
@@ -169,7 +168,7 @@ limiter_take(OpenF1Client *c)
  */
 static long
 perform(OpenF1Client *c, const char *url, const char *post, bool auth,
-		Buf *body, Headers *hdr, char *err, size_t errlen)
+		OpenF1Text *body, Headers *hdr, char *err, size_t errlen)
 {
 	struct curl_slist *headers = NULL;
 	char	   *authz = NULL;
@@ -251,7 +250,7 @@ fail:
 
 /* the "detail" of an error body, else its start */
 static void
-detail_of(const Buf *b, char *out, size_t outlen)
+detail_of(const OpenF1Text *b, char *out, size_t outlen)
 {
 	json_object *o = b->data ? json_tokener_parse(b->data) : NULL;
 	json_object *d;
@@ -338,7 +337,7 @@ fetch_token(OpenF1Client *c, char *err, size_t errlen)
 	}
 	for (int attempt = 1;; attempt++)
 	{
-		Buf			body = {0};
+		OpenF1Text	body = {0};
 		Headers		hdr = {0};
 		char		why[512] = "";
 		long		status = perform(c, c->token_url, form, false, &body, &hdr, why, sizeof(why));
@@ -474,7 +473,7 @@ of1_get(OpenF1Client *c, const char *endpoint, const char *query,
 	}
 	for (;;)
 	{
-		Buf			body = {0};
+		OpenF1Text	body = {0};
 		Headers		hdr = {0};
 		char		why[512] = "";
 		char		d[300];

@@ -72,6 +72,20 @@ typedef struct OpenF1Stats
 
 typedef struct OpenF1Client OpenF1Client;
 
+/*
+ * A growing text, NUL-terminated: an answer's body, or a JSON array under
+ * construction ("[" rec "," rec ... "]", nrecs counting the records).
+ */
+typedef struct OpenF1Text
+{
+	char	   *data;
+	size_t		len;
+	size_t		cap;
+	size_t		nrecs;
+} OpenF1Text;
+
+extern bool of1_text_append(OpenF1Text *t, const char *s, size_t n);
+
 extern OpenF1Client *of1_new(const OpenF1Config *cfg, char *err, size_t errlen);
 extern void of1_free(OpenF1Client *c);
 

@@ -26,29 +26,19 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER = os.path.join(HERE, "server.py")
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.dont_write_bytecode = True
 
 import bqtypes  # noqa: E402
+import server_proc  # noqa: E402
 
 
 def start_server(*args):
-    p = subprocess.Popen([sys.executable, SERVER, "--port", "0", "--quiet"] + list(args),
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = p.stdout.readline()
-    if "ready on" not in line:
-        p.kill()
-        raise RuntimeError("server did not start: %s %s" % (line, p.stderr.read()))
-    return p, int(line.rsplit(":", 1)[1])
+    return server_proc.start(SERVER, "--quiet", *args)
 
 
 def stop_server(p):
-    p.terminate()
-    try:
-        p.wait(10)
-    except subprocess.TimeoutExpired:
-        p.kill()
-    p.stdout.close()
-    p.stderr.close()
+    server_proc.stop(p)
 
 
 class Client:

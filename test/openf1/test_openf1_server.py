@@ -34,10 +34,12 @@ DATA = os.path.join(ROOT, "test", "data", "openf1")
 SERVER = os.path.join(HERE, "openf1_server.py")
 MOSQUITTO_SH = os.path.join(HERE, "mosquitto.sh")
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.dont_write_bytecode = True
 
 import endpoint_table  # noqa: E402
 import mqtt_pub  # noqa: E402
+import server_proc  # noqa: E402
 from query import to_us  # noqa: E402
 
 ENDPOINTS = [e.name for e in endpoint_table.load(ROOT)]
@@ -66,24 +68,11 @@ def free_port():
 
 
 def start_server(*args):
-    p = subprocess.Popen([sys.executable, SERVER, "--port", "0"] + list(args),
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = p.stdout.readline()
-    if "ready on" not in line:
-        p.kill()
-        raise RuntimeError("server did not start: %s %s" % (line, p.stderr.read()))
-    return p, int(line.rsplit(":", 1)[1])
+    return server_proc.start(SERVER, *args)
 
 
 def stop_server(p):
-    p.terminate()
-    try:
-        p.wait(10)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-    p.stdout.close()
-    p.stderr.close()
+    server_proc.stop(p)
 
 
 class Http:

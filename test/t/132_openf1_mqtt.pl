@@ -21,8 +21,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(usleep);
 
-my @endpoints = qw(laps position drivers race_control sessions meetings pit stints weather
-  session_result starting_grid overtakes);
+my @endpoints = live_endpoints();
 my $tmp = $PostgreSQL::Test::Utils::tmp_check;
 my $mq = "$tmp/mosquitto";
 my $mport = PostgreSQL::Test::Cluster::get_free_port();
@@ -86,23 +85,7 @@ my ($s2, $stats) = openf1_get($of1, '/_control/stats');
 cmp_ok($stats->{tokens_issued}, '>=', 2, "a new token was fetched ($stats->{tokens_issued} issued)");
 unlike($err, qr/alice-password/, 'the password is in no message');
 
-load_expected($node, ['9606'], \@endpoints);
-my $expected = expected_counts($node, \@endpoints);
-ok(wait_for_counts($node, $expected, 120), 'every table reached its expected row count');
-foreach my $t (@endpoints)
-{
-	my ($missing, $extra) = compare_with_files($node, $t);
-	is("$missing/$extra", '0/0', "$t equals the files field by field (missing/extra rows)");
-}
-$node->poll_query_until('postgres', 'SELECT sum(lag) = 0 FROM f1tel.ingest_status')
-  or diag 'not everything consumed';
-is($node->safe_psql('postgres', 'SELECT count(*) FROM f1tel.driver_laps WHERE session_key = 9606'),
-	'1179', 'driver_laps: one row per lap');
-my @laps = kafka_payloads($broker, 'f1_laps');
-my %seen;
-is(scalar(grep { $seen{$_}++ } @laps), 0,
-	scalar(@laps) . ' lap messages, no version twice (MQTT and REST copies hash alike)');
-cmp_ok(scalar(@laps), '>', 1179 * 1.5, 'laps in several versions');
+check_live_result($node, $broker);
 
 stop_openf1($of1);
 stop_mosquitto($mq);
