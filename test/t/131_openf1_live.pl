@@ -71,8 +71,10 @@ my $lines = () = PostgreSQL::Test::Utils::slurp_file($state) =~ /^R\t/mg;
 cmp_ok($lines, '>', 1000, "killed mid-session with $lines versions in its state file");
 my $laps_half = $node->safe_psql('postgres', 'SELECT count(*) FROM f1tel.laps');
 cmp_ok($laps_half, '<', 1179, "only part of the laps by then ($laps_half)");
+# the recording itself has 2 laps without a duration (retirements); the 20
+# cars' laps in progress at the kill are more
 cmp_ok($node->safe_psql('postgres', 'SELECT count(*) FROM f1tel.laps WHERE lap_duration IS NULL AND lap_number > 1'),
-	'>', 0, 'laps in progress were ingested without a duration');
+	'>', 10, 'laps in progress were ingested without a duration');
 
 $h = IPC::Run::start(\@cmd, '>', \my $out2, '2>', \$err2);
 my $ok = eval { $h->finish; 1 };
