@@ -15,6 +15,7 @@
 # takes longer than --timeout, it says what is missing and exits 1.
 #
 #   test/demo.sh [--speed X|max] [--session 9189|9606] [--keep|--no-keep] [--timeout S]
+#                [--dash-port N]
 #     --speed    replay pace, X times real time (default 60: the race in ~2 min)
 #     --session  which recorded race (default 9189, Las Vegas 2023)
 #     --keep     wait for Enter before cleaning up (the default on a terminal)
@@ -22,6 +23,10 @@
 #     --openf1 KEY  a session from the OpenF1 API instead of the recordings
 #                (downloaded by f1tel-feed --openf1; needs the internet)
 #     --openf1-url URL  the API (default https://api.openf1.org/v1)
+#     --dash-port N  the dashboard's port (default 8080, or a free one when taken)
+#
+# The dashboard (f1tel-dash) starts before the race: open the URL it prints
+# and watch the race play.
 #
 # The recorded sessions ship in test/data/openf1 (F1TEL_DATA overrides).
 set -euo pipefail
@@ -33,6 +38,7 @@ keep=0
 timeout=300
 openf1=
 openf1_url=https://api.openf1.org/v1
+dash_port=
 [ -t 0 ] && keep=1
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -43,7 +49,8 @@ while [ $# -gt 0 ]; do
 		--timeout) timeout=$2; shift 2 ;;
 		--openf1) openf1=$2; session=$2; shift 2 ;;
 		--openf1-url) openf1_url=$2; shift 2 ;;
-		*) echo "usage: $0 [--speed X|max] [--session KEY | --openf1 KEY [--openf1-url URL]] [--keep|--no-keep] [--timeout S]" >&2; exit 2 ;;
+		--dash-port) dash_port=$2; shift 2 ;;
+		*) echo "usage: $0 [--speed X|max] [--session KEY | --openf1 KEY [--openf1-url URL]] [--keep|--no-keep] [--timeout S] [--dash-port N]" >&2; exit 2 ;;
 	esac
 done
 case "$session" in
@@ -82,10 +89,12 @@ psql_demo() { run_pg "psql -X -q -h '$dir' -p $pgport -U postgres -d postgres $(
 broker_pid=
 bq_pid=
 feed_pid=
+dash_pid=
 cleanup() {
 	echo
 	echo "==== cleaning up"
 	[ -n "$feed_pid" ] && kill "$feed_pid" 2>/dev/null || true
+	[ -n "$dash_pid" ] && kill "$dash_pid" 2>/dev/null || true
 	run_pg "pg_ctl -D '$dir/data' -m fast stop" >/dev/null 2>&1 || true
 	[ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null || true
 	[ -n "$bq_pid" ] && kill "$bq_pid" 2>/dev/null || true
@@ -131,6 +140,23 @@ run_pg "pg_ctl -D '$dir/data' -l '$dir/postgresql.log' -w start >/dev/null" || {
 	exit 1
 }
 psql_demo -c 'CREATE EXTENSION f1tel'
+
+# the dashboard, on 8080 unless taken (or --dash-port); it reads as f1tel_reader
+if [ -z "$dash_port" ]; then
+	dash_port=8080
+	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 8080))' 2>/dev/null || dash_port=0
+fi
+f1tel-dash --listen "127.0.0.1:$dash_port" --db "host=$dir port=$pgport user=postgres dbname=postgres" \
+	2>"$dir/dash.log" &
+dash_pid=$!
+dash_url=
+for _ in $(seq 1 100); do
+	dash_url=$(sed -n 's/^f1tel-dash: listening on \(http[^ ]*\)$/\1/p' "$dir/dash.log" 2>/dev/null)
+	[ -n "$dash_url" ] && break
+	sleep 0.1
+done
+[ -n "$dash_url" ] || { echo "f1tel-dash did not start:" >&2; cat "$dir/dash.log" >&2; exit 1; }
+echo "==== the dashboard: ${dash_url}?session=$session  (open it now: the race plays live)"
 
 if [ -n "$openf1" ]; then
 	echo "==== downloading session $session from $openf1_url, then replaying it at --speed $speed"
@@ -236,8 +262,17 @@ for t in ("driver_laps", "driver_laps_latest", "driver_laps_latest_session", "ra
     print("  %-28s %s rows" % (t, r["rows"][0]["f"][0]["v"]))
 PY
 
+echo "==== the dashboard's timing tower (${dash_url}api/state?session=$session):"
+/usr/bin/python3 - "${dash_url}api/state?session=$session" <<'PY'
+import json, sys, urllib.request
+state = json.load(urllib.request.urlopen(sys.argv[1], timeout=30))
+tower = state["tower"]
+print("  %d rows: %s" % (len(tower), " ".join("P%s %s" % (r["position"], r["name_acronym"]) for r in tower[:5])))
+PY
+
 if [ $keep = 1 ]; then
 	cat <<-EOF
+	==== the dashboard, while the demo runs: ${dash_url}?session=$session
 	==== connect with psql while the demo runs:
 	  psql -h $dir -p $pgport -U postgres postgres
 	  e.g. SELECT * FROM f1tel.ingest_status;  SELECT * FROM f1tel.leaderboard;

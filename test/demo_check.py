@@ -62,6 +62,10 @@ def load(data, session, endpoint):
         return json.load(f)
 
 
+def drivers_of(data, session):
+    return {d["driver_number"] for d in load(data, session, "drivers")}
+
+
 def expected(data, session):
     """What the demo must show, from the files alone."""
     rows, dead = {}, {}
@@ -214,6 +218,18 @@ def main():
           "BigQuery driver_laps: at least %d row versions (printed: %s)" % (want["laps"], bq.get("driver_laps")))
     check(bq.get("race_control") == str(want["race_control"]),
           "BigQuery race_control: %d rows (printed: %s)" % (want["race_control"], bq.get("race_control")))
+
+    m = re.search(r"^==== the dashboard: (http://\S+)", out, re.M)
+    check(m is not None, "the demo printed the dashboard's URL (%s)" % (m.group(1) if m else "nothing"))
+    # the dashboard's tower is f1tel.timing's (printed above it by psql)
+    timing = [r for r in table(out, " position | name_acronym | last_lap_duration") if len(r) > 1]
+    m = re.search(r"^  (\d+) rows: P\S+ (\w+) P\S+ (\w+) P\S+ (\w+)", out, re.M)
+    got = [m.group(2), m.group(3), m.group(4)] if m else None
+    check(got is not None and got == [r[1] for r in timing[:3]],
+          "the dashboard's tower starts as f1tel.timing does: %s (printed: %s)"
+          % ([r[1] for r in timing[:3]], got))
+    check(m is not None and int(m.group(1)) == len(drivers_of(data, args.session)),
+          "the dashboard's tower has a row per driver (%s)" % (m.group(1) if m else "nothing"))
 
     if failed:
         print("---- the demo's output (%s):" % log)

@@ -11,7 +11,8 @@ run here.  This test checks what can be checked without one:
   - docker/postgres-entrypoint.sh passes bash -n (and shellcheck when
     installed), writes only real f1tel settings and refuses to start without
     POSTGRES_PASSWORD;
-  - the feed service's f1tel-feed options are in `f1tel-feed --help`;
+  - the feed service's f1tel-feed options are in `f1tel-feed --help`, and
+    the dash service's f1tel-dash options in `f1tel-dash --help`;
   - docker/Dockerfile runs only the steps test/run-tests.sh runs
     (. test/install-deps.sh, make, make install) and CMDs an existing script;
   - docker/Dockerfile.dockerignore keeps every source file and test/data in
@@ -40,7 +41,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "ope
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import endpoint_table  # noqa: E402
 
-REQUIRED_SERVICES = ("redpanda", "topics", "postgres", "feed")
+REQUIRED_SERVICES = ("redpanda", "topics", "postgres", "feed", "dash")
 CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
 
 passed = failed = 0
@@ -495,7 +496,7 @@ def check_compose(compose, root, docker, workdir, in_tree):
     if missing:
         return
 
-    rp, topics, pg, feed = (services[s] for s in REQUIRED_SERVICES)
+    rp, topics, pg, feed, dash = (services[s] for s in REQUIRED_SERVICES)
     # the broker address everyone uses is the one redpanda advertises inside the network
     adv = [w for w in words(rp.get("command")) if w.startswith("--advertise-kafka-addr")]
     internal = re.findall(r"internal://([^,\s]+)", " ".join(adv))
@@ -549,6 +550,8 @@ def check_compose(compose, root, docker, workdir, in_tree):
     report(depends(pg).get("topics") == "service_completed_successfully",
            "postgres: starts when the topics are created")
 
+    check_dash(dash, root, ours)
+
     # feed
     argv = words(feed.get("command"))
     report("feed" in ours and argv[:1] == ["f1tel-feed"], "feed: runs f1tel-feed in the f1tel image")
@@ -578,10 +581,29 @@ def check_compose(compose, root, docker, workdir, in_tree):
            "feed: the session directory %s is in the repository" % " ".join(dirs))
 
 
-def feed_help(root):
-    binary = os.path.join(root, "src/tools/f1tel-feed")
+def check_dash(dash, root, ours):
+    argv = words(dash.get("command"))
+    report("dash" in ours and argv[:1] == ["f1tel-dash"], "dash: runs f1tel-dash in the f1tel image")
+    report(depends(dash).get("postgres") == "service_healthy", "dash: starts when postgres is healthy")
+    helptext = feed_help(root, "f1tel-dash")
+    if helptext is None:
+        report(False, "dash: f1tel-dash --help runs", "src/tools/f1tel-dash could not be built")
+        return
+    known = set(re.findall(r"(?m)^\s+(--[\w-]+)", helptext))
+    opts = [a for a in argv[1:] if a.startswith("--")]
+    report(opts and all(o in known for o in opts), "dash: every option is one f1tel-dash --help lists",
+           "unknown %s" % [o for o in opts if o not in known])
+    db = argv[argv.index("--db") + 1] if "--db" in argv[:-1] else ""
+    report("host=postgres" in db and "password" not in db,
+           "dash: --db names the postgres service and holds no password (PGPASSWORD does)", db)
+    ports = [interpolate(str(p)) for p in dash.get("ports") or []]
+    report(ports and all(p.startswith("127.0.0.1:") for p in ports), "dash: published on 127.0.0.1 only", ports)
+
+
+def feed_help(root, program="f1tel-feed"):
+    binary = os.path.join(root, "src/tools", program)
     if not os.access(binary, os.X_OK):
-        subprocess.run(["make", "-C", root, "-s", "src/tools/f1tel-feed"], stdout=subprocess.DEVNULL)
+        subprocess.run(["make", "-C", root, "-s", "src/tools/" + program], stdout=subprocess.DEVNULL)
     try:
         return subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=30).stdout
     except OSError:

@@ -13,7 +13,8 @@ F1TEL_PACKAGES="build-essential pkg-config clang libclang-rt-14-dev \
 postgresql-15 postgresql-server-dev-15 libipc-run-perl \
 librdkafka-dev libjson-c-dev libcurl4-openssl-dev libssl-dev zlib1g-dev \
 kcat python3 python3-venv python3-confluent-kafka python3-psycopg2 python3-yaml shellcheck sudo git \
-mosquitto mosquitto-clients libmosquitto-dev python3-paho-mqtt"
+mosquitto mosquitto-clients libmosquitto-dev python3-paho-mqtt \
+libmicrohttpd-dev libpq-dev chromium"
 
 if [ "$(id -u)" = 0 ]; then
 	SUDO=
@@ -40,6 +41,10 @@ f1tel_apt_install() {
 }
 # shellcheck disable=SC2086
 f1tel_apt_install $F1TEL_PACKAGES
+# npm: the dashboard's chart library at build time, playwright-core for its
+# browser tests.  Any Node.js with npm will do (a NodeSource nodejs carries
+# its own npm, which Debian's npm package would conflict with).
+command -v npm >/dev/null 2>&1 || f1tel_apt_install nodejs npm
 export PATH="/usr/lib/postgresql/15/bin:$PATH"
 
 # google-cloud-bigquery from PyPI, for test/t/030_bigquery_server.pl: in a

@@ -32,7 +32,8 @@ tap=1
 f1tel_install_bq_python
 export F1TEL_REQUIRE_BQ_CLIENTS=1
 
-step() { printf '\n==== %s ====\n' "$*"; }
+# each step's heading says how long the run has taken so far (where CI's minutes go)
+step() { printf '\n==== %s (at %d s) ====\n' "$*" "$SECONDS"; }
 
 step "build"
 make -j"$(nproc)"
@@ -111,6 +112,9 @@ installcheck() {
 	fi
 }
 
+step "the dashboard's browser driver (test/dash/setup.sh: playwright-core, pinned)"
+test/dash/setup.sh
+
 step "pg_regress and TAP tests (broker: the embedded f1tel-broker)"
 if [ $tap = 0 ]; then
 	installcheck "" "TAP_TESTS="
@@ -127,6 +131,7 @@ if [ $tap = 1 ]; then
 	installcheck "F1TEL_TEST_KAFKA=kafka" "REGRESS= PROVE_TESTS='\$(KAFKA_TAP_TESTS)'"
 fi
 
+step "done"
 if ! command -v bq >/dev/null 2>&1; then
 	echo "WARNING: Google's bq CLI is not installed: test/t/030's bq checks did not run (google-cloud-bigquery's did)" >&2
 fi

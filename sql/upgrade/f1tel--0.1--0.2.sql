@@ -1737,6 +1737,36 @@ BEGIN
 END
 $$;
 
+/*
+ * The dashboard (issue 12): NOTIFY f1tel_changes after every statement that
+ * writes a table it shows.  A copy of src/enrich/notify.sql.
+ */
+CREATE FUNCTION f1tel.notify_change() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM pg_catalog.pg_notify('f1tel_changes', TG_TABLE_NAME);
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION f1tel.notify_change() IS
+'Statement trigger: NOTIFY f1tel_changes, payload the table''s name (for f1tel-dash and other live readers).';
+
+DO $$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['laps', 'driver_laps', 'position', 'intervals', 'stints', 'pit',
+							 'drivers', 'race_control', 'location', 'weather', 'sessions',
+							 'meetings']
+	LOOP
+		EXECUTE format('CREATE TRIGGER notify_change AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE'
+					   ' ON f1tel.%I FOR EACH STATEMENT EXECUTE FUNCTION f1tel.notify_change()', t);
+	END LOOP;
+END
+$$;
+
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA f1tel FROM PUBLIC;
 GRANT USAGE ON SCHEMA f1tel TO f1tel_reader;
 GRANT SELECT ON ALL TABLES IN SCHEMA f1tel TO f1tel_reader;

@@ -72,4 +72,12 @@ extern int	f1_store_nrows(F1IngestBatch *b);
  */
 extern void f1_store_write(F1IngestBatch *b);
 
+/*
+ * The append path (append.c): stores the new rows of table id of the batch
+ * by COPY and writes the indexes of the others, in arrival order, to rest[]
+ * (room for every row of the table); returns their count.  For an endpoint
+ * the path does not serve, every row is in rest[].
+ */
+extern int	f1_append_new_rows(F1IngestBatch *b, F1EndpointId id, int *rest);
+
 #endif							/* F1TEL_STORE_H */

@@ -310,6 +310,15 @@ const F1Endpoint f1_endpoints[F1E_COUNT] = {
 	EP(F1E_CHAMPIONSHIP_TEAMS, "championship_teams", "f1_championship_teams", championship_teams_columns, NULL, 8, F1K_SESSION, F1L_NONE),
 };
 
+int
+f1_endpoint_column(const F1Endpoint *ep, const char *name)
+{
+	for (int c = 0; c < ep->ncolumns; c++)
+		if (strcmp(ep->columns[c].name, name) == 0)
+			return c;
+	return -1;
+}
+
 const F1Endpoint *
 f1_endpoint_by_name(const char *name)
 {

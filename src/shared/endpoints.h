@@ -129,4 +129,7 @@ extern const F1Endpoint f1_endpoints[F1E_COUNT];
 /* Look up an endpoint by its name ("laps"); NULL if unknown. */
 extern const F1Endpoint *f1_endpoint_by_name(const char *name);
 
+/* The index of the endpoint's column name, or -1. */
+extern int	f1_endpoint_column(const F1Endpoint *ep, const char *name);
+
 #endif							/* F1TEL_ENDPOINTS_H */

@@ -24,6 +24,7 @@ int			f1tel_batch_size = 10000;
 int			f1tel_batch_wait_ms = 0;
 int			f1tel_batch_max_bytes = 2 * 1024 * 1024;
 int			f1tel_max_message_bytes = 1024 * 1024;
+bool		f1tel_ingest_append_path = true;
 int			f1tel_lock_wait_timeout_ms = 10000;
 char	   *f1tel_bigquery_project = NULL;
 char	   *f1tel_bigquery_dataset = NULL;
@@ -313,6 +314,11 @@ f1tel_define_gucs(void)
 		DefineCustomIntVariable(g->name, g->short_desc, g->long_desc, g->var, g->boot,
 								g->min, g->max, g->context, g->flags, NULL, NULL, NULL);
 	}
+
+	DefineCustomBoolVariable("f1tel.ingest_append_path",
+							 "Store the new rows of car_data, location and position by COPY.",
+							 "Rows later than anything stored for their driver go in by COPY's bulk insert; the others, and all rows when off, by the upsert statement.  The result is the same.",
+							 &f1tel_ingest_append_path, true, PGC_SUSET, 0, NULL, NULL, NULL);
 
 	for (int i = 0; i < F1E_COUNT; i++)
 	{

@@ -25,6 +25,7 @@ extern int	f1tel_batch_size;
 extern int	f1tel_batch_wait_ms;
 extern int	f1tel_batch_max_bytes;
 extern int	f1tel_max_message_bytes;
+extern bool f1tel_ingest_append_path;
 extern int	f1tel_lock_wait_timeout_ms;
 
 /* The sink (reload) */

@@ -66,7 +66,8 @@ usage(FILE *out)
 			"  --session-key-offset N  add N to session_key and meeting_key, in the\n"
 			"                          message key and in the payload (clones a session)\n"
 			"  --timeout-ms N          message.timeout.ms: give up on a message after N ms\n"
-			"                          (default 30000)\n"
+			"                          (default 300000, librdkafka's; a broker that\n"
+			"                          stalls for less loses nothing)\n"
 			"  --compression CODEC     lz4 (default), none, gzip, snappy or zstd.  The\n"
 			"                          test broker keeps ~5 MiB per partition of what it\n"
 			"                          receives, and one driver's car_data of a session\n"
@@ -254,7 +255,7 @@ parse_options(FeedOptions *o, int argc, char **argv)
 		o->want[e] = true;
 		o->topics[e] = f1_endpoints[e].default_topic;
 	}
-	o->timeout_ms = 30000;
+	o->timeout_ms = 300000;	/* librdkafka's own default */
 	o->compression = "lz4";
 	o->rate_n = 30;
 	o->rate_s = 10;

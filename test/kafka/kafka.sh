@@ -34,7 +34,8 @@
 # $F1TEL_KAFKA_CACHE, else /var/cache/f1tel/kafka when it exists or can be
 # created, else ${XDG_CACHE_HOME:-~/.cache}/f1tel/kafka; it is made readable by
 # everyone (the tests run as postgres).  Every node has a bounded heap
-# (F1TEL_KAFKA_HEAP, default -Xmx512m).  Topics not in --topics are
+# (F1TEL_KAFKA_HEAP, default -Xmx1g, Kafka's own: with 512m a node ran out of
+# heap under a replay at full speed).  Topics not in --topics are
 # auto-created with --partitions partitions (auto.create.topics.enable).
 # Of --topics, those in $COMPACTED (the sink's upsert topic) are created
 # with cleanup.policy=compact, as the sink itself would.
@@ -63,7 +64,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$HERE/pom.xml")
-HEAP=${F1TEL_KAFKA_HEAP:--Xmx512m -Xms64m}
+HEAP=${F1TEL_KAFKA_HEAP:--Xmx1g -Xms64m}
 DEFAULT_TOPICS=f1_laps,f1_position,f1_drivers,f1-race_control,f1_sessions,f1_meetings,f1_car_data,f1_location,f1_intervals,f1_pit,f1_stints,f1_weather,f1_session_result,f1_starting_grid,f1_overtakes,f1_team_radio,f1_championship_drivers,f1_championship_teams,f1-laps-enriched
 COMPACTED=f1-laps-enriched
 

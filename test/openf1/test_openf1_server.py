@@ -45,6 +45,12 @@ from query import to_us  # noqa: E402
 ENDPOINTS = [e.name for e in endpoint_table.load(ROOT)]
 
 
+def read(path):
+    """A file's text (for a failure's message)."""
+    with open(path) as f:
+        return f.read()
+
+
 def load(session, name):
     for fn, op in ((name + ".json", open), (name + ".json.gz", gzip.open)):
         p = os.path.join(DATA, str(session), fn)
@@ -512,7 +518,7 @@ class ReconnectTest(unittest.TestCase):
         users = os.path.join(broker.dir, "users")
         with open(users, "w") as f:
             f.write("# accounts\nalice:pw\n\nbob:bob-secret\n")
-        p, port = start_server("--data", os.path.join(DATA, "9606"), "--live", "9606", "--speed", "300",
+        p, port = start_server("--data", os.path.join(DATA, "9606"), "--live", "9606", "--speed", "60",
                                "--start-at", "2024-09-22T13:20:00Z", "--users", users,
                                "--log", os.path.join(broker.dir, "server.log"), *broker.server_args())
         self.addCleanup(stop_server, p)
@@ -522,19 +528,24 @@ class ReconnectTest(unittest.TestCase):
         self.addCleanup(sub.close)
         self.assertEqual(sub.wait_connack(), 0)
         time.sleep(1)
-        with sub.lock:
-            first = sub.msgs[-1][1]["_id"]
         broker.stop()
+        with sub.lock:
+            first = sub.msgs[-1][1]["_id"]   # the last message before the stop
         time.sleep(0.5)
         broker.start()
-        end = time.monotonic() + 8
+        # both clients reconnect (1-2 s back-off); on a loaded machine the Python
+        # subscriber takes its time, hence the generous wait and the speed (60x:
+        # the session's car_data lasts 90 s, some 400 messages a second)
+        end = time.monotonic() + 30
         while time.monotonic() < end:
             with sub.lock:
                 if sub.msgs and sub.msgs[-1][1]["_id"] > first + 1000:
                     break
             time.sleep(0.1)
         with sub.lock:
-            self.assertGreater(sub.msgs[-1][1]["_id"], first + 1000, "messages after the restart")
+            self.assertGreater(sub.msgs[-1][1]["_id"], first + 1000, "messages after the restart "
+                               "(subscriber CONNACKs %r, server stats %r, server log %s)"
+                               % (sub.rcs, h.control("stats"), read(os.path.join(broker.dir, "server.log"))))
             ids = [m["_id"] for _, m in sub.msgs]
         self.assertEqual(ids, sorted(set(ids)), "_id increasing (nothing resent after the restart)")
         self.assertGreater(len(set(range(ids[0], ids[-1] + 1)) - set(ids)), 0, "lost while down")
