@@ -80,6 +80,15 @@ KAFKA_TAP_TESTS = test/t/001_replay.pl test/t/002_faults.pl test/t/003_bad_messa
 	test/t/005_lifecycle.pl test/t/022_enrich_e2e.pl \
 	test/t/040_sink.pl test/t/043_sink_safety.pl test/t/044_sink_shutdown.pl \
 	$(wildcard test/t/1[0-9][0-9]_kafka_*.pl)
+# test/run-tests.sh runs two TAP files at a time (prove -j); the longest go
+# first so that the two lanes end together (seconds measured in CI's runs)
+TAP_SLOW_FIRST = test/t/110_kafka_cluster.pl test/t/041_sink_faults.pl \
+	test/t/020_enrich_order.pl test/t/080_dump_restore.pl test/t/111_kafka_rebalance.pl \
+	test/t/043_sink_safety.pl test/t/131_openf1_live.pl test/t/132_openf1_mqtt.pl \
+	test/t/120_kafka_sasl.pl test/t/130_openf1_history.pl test/t/140_dash_browser.pl
+slow_first = $(filter $(1),$(TAP_SLOW_FIRST)) $(filter-out $(TAP_SLOW_FIRST),$(1))
+ALL_TAP_ORDERED = $(call slow_first,$(sort $(wildcard test/t/*.pl)))
+KAFKA_TAP_ORDERED = $(call slow_first,$(KAFKA_TAP_TESTS))
 
 PKG_LIBS = json-c rdkafka libcurl openssl zlib
 PG_CPPFLAGS = $(shell pkg-config --cflags $(PKG_LIBS)) -I$(srcdir)/src -DF1TEL_VERSION='"$(EXTVERSION)"'

@@ -115,11 +115,20 @@ installcheck() {
 step "the dashboard's browser driver (test/dash/setup.sh: playwright-core, pinned)"
 test/dash/setup.sh
 
-step "pg_regress and TAP tests (broker: the embedded f1tel-broker)"
+# Two TAP files at a time (F1TEL_TEST_JOBS, default 2): most of a test's time
+# is a replay at a set speed or a wait for a broker, and each test has nodes,
+# brokers, servers and ports of its own (PostgreSQL::Test::Cluster reserves
+# the ports).  Against a cluster of the user's (F1TEL_TEST_BROKERS) the tests
+# share its topics: one at a time.
+jobs=${F1TEL_TEST_JOBS:-2}
+[ -n "${F1TEL_TEST_BROKERS:-}" ] && jobs=1
+prove_flags="PROVE_FLAGS='--timer -j$jobs'"
+
+step "pg_regress and TAP tests (broker: the embedded f1tel-broker; $jobs at a time)"
 if [ $tap = 0 ]; then
 	installcheck "" "TAP_TESTS="
 else
-	installcheck "F1TEL_TEST_KAFKA=mock" "PROVE_TESTS='test/t/*.pl'"
+	installcheck "F1TEL_TEST_KAFKA=mock" "PROVE_TESTS='\$(ALL_TAP_ORDERED)' $prove_flags"
 fi
 
 # The tests of the streams again, on a real Apache Kafka (test/kafka/): the
@@ -128,7 +137,7 @@ fi
 if [ $tap = 1 ]; then
 	step "TAP tests on Apache Kafka $(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' test/kafka/pom.xml) (test/kafka/kafka.sh)"
 	f1tel_install_kafka
-	installcheck "F1TEL_TEST_KAFKA=kafka" "REGRESS= PROVE_TESTS='\$(KAFKA_TAP_TESTS)'"
+	installcheck "F1TEL_TEST_KAFKA=kafka" "REGRESS= PROVE_TESTS='\$(KAFKA_TAP_ORDERED)' $prove_flags"
 fi
 
 step "done"
