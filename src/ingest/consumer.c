@@ -69,9 +69,13 @@ struct F1Consumer
 	/* offsets written to the database, not yet committed to the broker */
 	rd_kafka_topic_partition_list_t *to_commit;
 	TimestampTz committed_at;
+	TimestampTz wake_after;		/* f1_consumer_wake_fetcher: not before */
 };
 
 #define COMMIT_INTERVAL_MS	1000
+#define WAKE_INTERVAL_MS	5
+#define WAKE_TIMEOUT_MS		100
+#define WAKE_BACKOFF_MS		1000	/* after a query that failed */
 
 /* inside rd_kafka_consumer_poll() (any consumer), and what broke the rule */
 static bool in_poll;
@@ -212,9 +216,13 @@ f1_consumer_create(F1AssignHook assign, F1RevokeHook revoke, void *arg)
 		/* defaults the user may override in f1tel.kafka_config */
 		{"client.id", "f1tel-ingest"},
 		{"fetch.wait.max.ms", "100"},
-		/* memory: the prefetch queue and one fetch response bounded */
-		{"queued.max.messages.kbytes", "8192"},
-		{"fetch.max.bytes", "4194304"},
+		/*
+		 * memory: the prefetch queue and one fetch response bounded; small,
+		 * since a queue that runs dry is refilled at once
+		 * (f1_consumer_wake_fetcher), not a second later
+		 */
+		{"queued.max.messages.kbytes", "2048"},
+		{"fetch.max.bytes", "1048576"},
 		{"reconnect.backoff.max.ms", "2000"},
 		{"group.instance.id", instance},	/* the last: dropped outside a worker */
 		{NULL, NULL}
@@ -487,6 +495,28 @@ f1_consumer_commit_async(F1Consumer *c, rd_kafka_topic_partition_list_t *offsets
 	rd_kafka_topic_partition_list_destroy(c->to_commit);
 	c->to_commit = NULL;
 	c->committed_at = GetCurrentTimestamp();
+}
+
+bool
+f1_consumer_wake_fetcher(F1Consumer *c, const char *topic, int32 partition)
+{
+	int64_t		lo,
+				hi;
+	rd_kafka_resp_err_t err;
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (now < c->wake_after)
+		return false;
+	/* it serves only its own reply queue: no callback of ours runs in it */
+	HOLD_INTERRUPTS();
+	in_poll = true;
+	err = rd_kafka_query_watermark_offsets(c->rk, topic, partition, &lo, &hi, WAKE_TIMEOUT_MS);
+	in_poll = false;
+	RESUME_INTERRUPTS();
+	/* a leader that does not answer (down, moving): no pile of requests for it */
+	c->wake_after = GetCurrentTimestamp() +
+		(err == RD_KAFKA_RESP_ERR_NO_ERROR ? WAKE_INTERVAL_MS : WAKE_BACKOFF_MS) * INT64CONST(1000);
+	return true;
 }
 
 int64

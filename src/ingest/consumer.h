@@ -73,6 +73,20 @@ extern void f1_consumer_commit_async(F1Consumer *c, rd_kafka_topic_partition_lis
 /* The broker's high watermark as last seen (cached, non-blocking); -1 if unknown. */
 extern int64 f1_consumer_high_watermark(F1Consumer *c, const char *topic, int32 partition);
 
+/*
+ * Wake the fetcher of a partition's leader, when the queue has run dry with
+ * data still waiting there.  librdkafka 2.0.2 stops fetching for a consumer
+ * whose queue holds queued.max.messages.kbytes (or queued.min.messages) and
+ * looks again only when its broker thread wakes up for something else, up
+ * to a second later (2.3 added fetch.queue.backoff.ms for this); a worker
+ * that empties the queue faster waits that long.  This asks the leader for
+ * the partition's watermarks (ListOffsets, on the calling thread, bounded
+ * to WAKE_TIMEOUT_MS), which wakes the leader's broker thread, and it
+ * fetches at once.  At most once every WAKE_INTERVAL_MS (WAKE_BACKOFF_MS
+ * after a query that failed); true if asked.
+ */
+extern bool f1_consumer_wake_fetcher(F1Consumer *c, const char *topic, int32 partition);
+
 /* A fingerprint of the GUCs the consumer was built from. */
 extern bool f1_consumer_config_changed(F1Consumer *c);
 

@@ -62,6 +62,8 @@ extern void f1_parts_reset(int what);
 /* the consumer's rebalance hooks (F1AssignHook, F1RevokeHook) */
 extern bool f1_parts_assign(rd_kafka_topic_partition_list_t *list, void *arg);
 extern void f1_parts_revoke(void *arg);
+/* the queue ran dry with data waiting at a leader: wake its fetcher */
+extern void f1_parts_wake_fetcher(void);
 /* a consumer error event: logged, and recorded for its partition */
 extern void f1_parts_report_error(rd_kafka_message_t *m);
 /*

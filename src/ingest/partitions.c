@@ -63,6 +63,41 @@ f1_part(const char *topic, int32 partition, bool create)
 	return hash_search(f1_parts, &key, create ? HASH_ENTER : HASH_FIND, &found);
 }
 
+/*
+ * The queue has run dry: if an assigned partition still has data at its
+ * leader (the high watermark as last seen, past what was collected or
+ * stored), wake the fetcher of the one with the most (consumer.h,
+ * f1_consumer_wake_fetcher).  One ListOffsets, at most every few ms.
+ */
+void
+f1_parts_wake_fetcher(void)
+{
+	HASH_SEQ_STATUS seq;
+	F1Part	   *p;
+	F1Part	   *most = NULL;
+	int64		most_lag = 0;
+
+	hash_seq_init(&seq, f1_parts);
+	while ((p = hash_seq_search(&seq)) != NULL)
+	{
+		int64		pos = p->next >= 0 ? p->next : Max(p->stored, 0);
+		int64		hw;
+		int64		lag;
+
+		if (!p->assigned)
+			continue;
+		hw = f1_consumer_high_watermark(f1_ingest_consumer, p->key.topic, p->key.partition);
+		lag = hw - pos;
+		if (lag > most_lag)
+		{
+			most_lag = lag;
+			most = p;
+		}
+	}
+	if (most != NULL)
+		(void) f1_consumer_wake_fetcher(f1_ingest_consumer, most->key.topic, most->key.partition);
+}
+
 void
 f1_parts_reset(int what)
 {

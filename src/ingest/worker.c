@@ -292,6 +292,8 @@ f1tel_ingest_main(Datum main_arg)
 		housekeeping();
 		if (f1_ingest_consumer == NULL)
 			continue;
+		if (drained)
+			f1_parts_wake_fetcher();
 		wait_for_messages(timeout);
 	}
 }
