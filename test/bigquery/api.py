@@ -52,6 +52,13 @@ class BodyValidator:
         self.schemas = schemas
         self.names = {}  # id(schema) -> {accepted name: property name} (proto JSON: camel and snake)
 
+    def any_values(self, schema):
+        """True when the object schema takes any property with any value."""
+        addl = schema.get("additionalProperties")
+        if isinstance(addl, dict) and "$ref" in addl:
+            addl = self.schemas[addl["$ref"]]
+        return isinstance(addl, dict) and addl.get("type") == "any"
+
     def validate(self, value, schema, path=""):
         if "$ref" in schema:
             schema = self.schemas[schema["$ref"]]
@@ -64,6 +71,8 @@ class BodyValidator:
                     path, "type.googleapis.com/google.protobuf.Struct"
                     if "additionalProperties" in schema else "TYPE_MESSAGE", json.dumps(value)), path)
             props = schema.get("properties") or {}
+            if not props and self.any_values(schema):
+                return  # a free-form object (JsonObject: a row's "json"): any value goes
             names = self.names.get(id(schema))
             if names is None:
                 names = self.names[id(schema)] = dict({snake(k): k for k in props}, **{k: k for k in props})
@@ -445,8 +454,10 @@ class Api:
             raise ApiError(501, "notImplemented", "templateSuffix is not modelled by the local "
                            "BigQuery server")
         st["rows_received"] += len(rows)
-        checked = [bqtypes.coerce_row(tb.fields, r.get("json") or {},
-                                      bool(body.get("ignoreUnknownValues"))) for r in rows]
+        fields = tb.fields
+        plan = bqtypes.RowPlan(fields)
+        ignore = bool(body.get("ignoreUnknownValues"))
+        checked = [bqtypes.coerce_row(fields, r.get("json") or {}, ignore, plan) for r in rows]
         invalid = [i for i, (_, errs) in enumerate(checked) if errs]
         st["rows_invalid"] += len(invalid)
         out = {"kind": "bigquery#tableDataInsertAllResponse"}

@@ -19,6 +19,7 @@ int microseconds since the epoch (UTC).
 
 import datetime
 import decimal
+import functools
 import json
 import math
 import re
@@ -86,7 +87,7 @@ _TS_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})"
                     r"(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?"
                     r"\s*(Z|UTC|[+-]\d{1,2}(?::?\d{2})?)?$", re.I)
 _NUM_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+_EPOCH_ORDINAL = datetime.date(1970, 1, 1).toordinal()
 _TS_MIN, _TS_MAX = -62135596800 * 1000000, 253402300799 * 1000000 + 999999  # years 1 .. 9999
 
 
@@ -95,27 +96,35 @@ def parse_timestamp(v):
     optional zone (Z, UTC, +HH[:MM]), or epoch seconds (a number or a numeric string)."""
     if isinstance(v, bool) or not isinstance(v, (int, float, str)):
         raise BadValue("type")
-    s = v.strip() if isinstance(v, str) else repr(v)
+    return _timestamp_text(v.strip() if isinstance(v, str) else repr(v))
+
+
+@functools.lru_cache(maxsize=4096)  # rows of a request often share a timestamp (updated_at)
+def _timestamp_text(s):
     if _NUM_RE.match(s):
         micros = int(decimal.Decimal(s) * 1000000)
     else:
         m = _TS_RE.match(s)
         if not m:
             raise BadValue("format")
-        y, mo, d, hh, mi, ss = (int(g or 0) for g in m.groups()[:6])
-        try:
-            dt = datetime.datetime(y, mo, d, hh, mi, ss, tzinfo=datetime.timezone.utc)
+        g = m.groups()
+        y, mo, d = int(g[0]), int(g[1]), int(g[2])
+        hh, mi, ss = int(g[3] or 0), int(g[4] or 0), int(g[5] or 0)
+        if hh > 23 or mi > 59 or ss > 59:
+            raise BadValue("out of range")
+        try:  # the calendar's checks (month, day of month, year 1..9999) and the day number
+            days = datetime.date(y, mo, d).toordinal() - _EPOCH_ORDINAL
         except ValueError:
             raise BadValue("out of range")
-        tz = (m.group(8) or "").upper()
+        secs = days * 86400 + hh * 3600 + mi * 60 + ss
+        tz = (g[7] or "").upper()
         if tz not in ("", "Z", "UTC"):
             digits = tz[1:].replace(":", "")
             oh, om = (int(digits), 0) if len(digits) <= 2 else (int(digits[:-2]), int(digits[-2:]))
             if oh > 14 or om > 59:
                 raise BadValue("zone")
-            dt -= (1 if tz[0] == "+" else -1) * datetime.timedelta(hours=oh, minutes=om)
-        micros = (dt - _EPOCH) // datetime.timedelta(microseconds=1) \
-            + int((m.group(7) or "")[:6].ljust(6, "0"))
+            secs -= (1 if tz[0] == "+" else -1) * (oh * 3600 + om * 60)
+        micros = secs * 1000000 + (int(g[6][:6].ljust(6, "0")) if g[6] else 0)
     if not _TS_MIN <= micros <= _TS_MAX:
         raise BadValue("range")
     return micros
@@ -169,33 +178,61 @@ def _err(location, message):
     return {"reason": "invalid", "location": location, "debugInfo": "", "message": message}
 
 
-def coerce_row(fields, obj, ignore_unknown):
-    """(stored dict, [error dicts]) for one row object against the schema."""
+class RowPlan:
+    """What coerce_row needs of a schema, built once per insertAll request."""
+    __slots__ = ("byname", "exact", "cols")
+
+    def __init__(self, fields):
+        self.byname = {f["name"].lower(): f for f in fields}
+        self.exact = frozenset(f["name"] for f in fields)
+        self.cols = [(f["name"], f["type"], f["mode"] == "REQUIRED") for f in fields]
+
+
+# the common, valid cases, as coerce_scalar() would return them (a shortcut, not a rule)
+_FAST = {("STRING", str), ("FLOAT", float), ("BOOLEAN", bool)}
+
+
+def coerce_row(fields, obj, ignore_unknown, plan=None):
+    """(stored dict, [error dicts]) for one row object against the schema
+    (plan: RowPlan(fields), given when many rows share the schema)."""
     errors = []
-    byname = {f["name"].lower(): f for f in fields}
-    given = {}
-    for k, v in obj.items():
-        f = byname.get(k.lower())
-        if f is not None:
-            given[f["name"]] = v
-        elif not ignore_unknown:
-            errors.append(_err(k, "no such field."))
+    if plan is None:
+        plan = RowPlan(fields)
+    if plan.exact.issuperset(obj):  # every key a column's exact name
+        given = obj
+    else:
+        given = {}
+        for k, v in obj.items():
+            f = plan.byname.get(k.lower())
+            if f is not None:
+                given[f["name"]] = v
+            elif not ignore_unknown:
+                errors.append(_err(k, "no such field."))
     out = {}
-    for f in fields:
-        name, v = f["name"], given.get(f["name"])
-        out[name] = None
+    for name, t, required in plan.cols:
+        v = given.get(name)
         if v is None:
-            if f["mode"] == "REQUIRED":
+            out[name] = None
+            if required:
                 errors.append(_err(name, "Missing required field: %s." % name))
-        elif isinstance(v, list):
+            continue
+        tv = type(v)
+        if (t, tv) in _FAST:
+            out[name] = v
+        elif tv is int and t == "INTEGER" and INT64_MIN <= v <= INT64_MAX:
+            out[name] = v
+        elif tv is list:
+            out[name] = None
             errors.append(_err(name, "Array specified for non-repeated field: %s." % name))
-        elif isinstance(v, dict):
+        elif tv is dict:
+            out[name] = None
             errors.append(_err(name, "This field: %s is not a record." % name))
         else:
             try:
-                out[name] = coerce_scalar(f["type"], v)
+                out[name] = coerce_scalar(t, v)
             except BadValue:
-                errors.append(_err(name, MESSAGES[f["type"]] % (v if isinstance(v, str) else json.dumps(v))))
+                out[name] = None
+                errors.append(_err(name, MESSAGES[t] % (v if isinstance(v, str) else json.dumps(v))))
     return out, errors
 
 

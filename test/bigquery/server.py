@@ -13,14 +13,26 @@ queries (bqsql.py), OAuth (JWT-bearer grant, GCE metadata token), and
 Google's error envelope everywhere.
 
   server.py --port N [--require-auth none|token|jwt] [--public-key PEM]...
-            [--static-token T]... [--token-lifetime S] [--discovery FILE] [--quiet]
+            [--static-token T]... [--token-lifetime S] [--discovery FILE]
+            [--insert-latency-ms N] [--quiet]
 
 Listens on 127.0.0.1 only and prints "bigquery-server: ready on
 http://127.0.0.1:PORT" on stdout (--port 0 picks a free port).  The API is
 served under /bigquery/v2/projects/..., as Google serves it; test hooks under /_ (see
 README.md next to this file): POST /_fault, GET /_stats, POST /_reset,
-POST /_clock.  Threads: one per connection (HTTP/1.1 keep-alive); all state
-changes happen under Store.lock.
+POST /_clock, POST /_latency.  Threads: one per connection (HTTP/1.1
+keep-alive); all state changes happen under Store.lock, held for the API call
+only (bodies are read, parsed, checked and answered outside it).
+
+--insert-latency-ms N (or POST /_latency {"insert_all_ms": N} at run time)
+models BigQuery's own request latency for benchmarks: every
+tabledata.insertAll is answered N ms after its request arrived (its headers
+read), the rows stored first, as BigQuery's are before its answer reaches the
+client; a request whose processing took longer is answered at once.  So the
+server's own work (Python, ~20-40 us a row) is hidden in the latency instead
+of adding to it, as long as it stays under N.  The wait holds no lock:
+concurrent requests overlap, 8 inserts at once take ~N ms, not 8 x N.
+Default 0; POST /_reset restores the command line's value.
 """
 
 import argparse
@@ -171,6 +183,7 @@ class Server(ThreadingHTTPServer):
         self.discovery_text = discovery_text
         self.discovery_cache = {}
         self.faults = Faults()
+        self.insert_latency_ms = cfg.insert_latency_ms   # POST /_latency changes it
         self.lock = threading.Lock()
         self.requests = {}            # stats label -> {status: count}
         self.reset_sockets = set()
@@ -275,15 +288,27 @@ class Handler(BaseHTTPRequestHandler):
         status, ctype, payload, headers = runner()
         if fault is not None:  # delay_ms alone: processed, then answered late
             time.sleep(fault.get("delay_ms", 0) / 1000.0)
+        self.model_latency(label)
         srv.count(label, status)
         if ctype == "json":
             self.send_json(status, payload, headers)
         else:
             self.send_raw(status, payload, ctype, headers)
 
+    def model_latency(self, label):
+        """BigQuery's request latency (--insert-latency-ms): an insertAll is answered that long
+        after it arrived (self.t0), holding no lock (other connections' requests are processed
+        and answered meanwhile)."""
+        ms = self.server.insert_latency_ms
+        if ms > 0 and label == "bigquery.tabledata.insertAll":
+            wait = self.t0 + ms / 1000.0 - time.time()
+            if wait > 0:
+                time.sleep(wait)
+
     def apply_fault(self, f, label, path):
         """Answer with the fault instead of processing the request."""
         time.sleep(f.get("delay_ms", 0) / 1000.0)
+        self.model_latency(label)
         if f.get("reset"):
             self.server.count(label, "reset")
             self.close_connection = True
@@ -370,6 +395,7 @@ class Handler(BaseHTTPRequestHandler):
             srv.faults.clear()
             with srv.lock:
                 srv.requests = {}
+                srv.insert_latency_ms = srv.cfg.insert_latency_ms
             with srv.store.lock:
                 srv.api.clear_stats()
                 srv.store.clear()
@@ -382,6 +408,13 @@ class Handler(BaseHTTPRequestHandler):
             with srv.store.lock:
                 srv.store.clock_offset += adv
             return self.send_json(200, {"now": srv.store.now(), "offset_s": srv.store.clock_offset})
+        if path == "/_latency" and method == "POST":  # BigQuery's latency, as --insert-latency-ms
+            ms = obj.get("insert_all_ms") if isinstance(obj, dict) else None
+            if isinstance(ms, bool) or not isinstance(ms, (int, float)) or ms < 0 or set(obj) - {"insert_all_ms"}:
+                return self.send_json(400, {"error": "give {\"insert_all_ms\": N}, N >= 0"})
+            with srv.lock:
+                srv.insert_latency_ms = ms
+            return self.send_json(200, {"insert_all_ms": ms})
         return self.send_json(404, {"error": "unknown test hook %s %s" % (method, path)})
 
     def stats(self):
@@ -394,7 +427,7 @@ class Handler(BaseHTTPRequestHandler):
             requests = {k: dict(v) for k, v in srv.requests.items()}
         return {"requests": requests, "rows": rows, "insert_all": insert_all,
                 "faults_applied": srv.faults.applied, "tokens_issued": srv.auth.issued,
-                "hanging": srv.faults.hanging}
+                "hanging": srv.faults.hanging, "insert_latency_ms": srv.insert_latency_ms}
 
 
 def find_discovery(explicit):
@@ -429,8 +462,13 @@ def main(argv=None):
                     help="a bearer token accepted without expiry (repeatable)")
     ap.add_argument("--token-lifetime", type=float, default=3600.0)
     ap.add_argument("--discovery", help="Google's BigQuery v2 discovery document")
+    ap.add_argument("--insert-latency-ms", type=float, default=0.0,
+                    help="answer every tabledata.insertAll this many ms after it arrived "
+                         "(BigQuery's request latency; no lock held while waiting; default 0)")
     ap.add_argument("--quiet", action="store_true", help="no request log on stderr")
     cfg = ap.parse_args(argv)
+    if cfg.insert_latency_ms < 0:
+        ap.error("--insert-latency-ms must be >= 0")
 
     discovery_text = read_discovery(find_discovery(cfg.discovery))
     store = Store()

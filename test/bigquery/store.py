@@ -43,12 +43,19 @@ def not_found(what, name, in_location):
 
 
 class Row:
-    __slots__ = ("data", "t", "size")
+    __slots__ = ("data", "t", "_size")
 
     def __init__(self, data, t):
         self.data = data
         self.t = t
-        self.size = len(json.dumps(data))
+        self._size = None
+
+    @property
+    def size(self):
+        """Bytes of the row as JSON (tables.get's numBytes); computed when first asked for."""
+        if self._size is None:
+            self._size = len(json.dumps(self.data))
+        return self._size
 
 
 class Table:

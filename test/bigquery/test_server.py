@@ -370,6 +370,91 @@ class FaultTest(ServerTest):
             self.assertEqual(self.c.req("POST", "/_fault", bad)[0], 400, bad)
 
 
+class LatencyTest(ServerTest):
+    """--insert-latency-ms (BigQuery's request latency, for the benchmark): each insertAll
+    answer waits, holding no lock, so concurrent requests overlap instead of queueing."""
+    MS = 300
+    args = ("--insert-latency-ms", str(MS))
+
+    def rows(self, base, n=20):
+        return [{"insertId": "r%d" % (base + i), "json": {"session_key": 1, "lap_number": base + i}}
+                for i in range(n)]
+
+    def timed_inserts(self, n):
+        """n insertAll requests at once, each on its own connection: (seconds, [statuses])."""
+        out = [None] * n
+        go = threading.Barrier(n + 1)
+
+        def one(i):
+            go.wait()
+            out[i] = self.insert(self.rows(1000 * (i + 1)))[0]
+        ths = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+        for t in ths:
+            t.start()
+        go.wait()
+        t0 = time.time()
+        for t in ths:
+            t.join()
+        return time.time() - t0, out
+
+    def test_one_insert_waits(self):
+        self.make_table()
+        t0 = time.time()
+        st, r = self.insert(self.rows(0))
+        took = time.time() - t0
+        self.assertEqual((st, r.get("insertErrors")), (200, None), r)
+        self.assertGreaterEqual(took, self.MS / 1000.0)
+        self.assertLess(took, self.MS / 1000.0 * 3)
+        # processed before the wait: stored, and counted
+        st, stats = self.c.req("GET", "/_stats")
+        self.assertEqual((stats["rows"]["p:ds.laps"], stats["insert_latency_ms"]), (20, self.MS))
+        # other methods are not delayed
+        t0 = time.time()
+        self.assertEqual(self.c.api("GET", "datasets/ds/tables/laps")[0], 200)
+        self.assertLess(time.time() - t0, self.MS / 1000.0)
+
+    def test_concurrent_inserts_overlap(self):
+        self.make_table()
+        took, statuses = self.timed_inserts(8)
+        self.assertEqual(statuses, [200] * 8)
+        # 8 at once take about one latency; serialised they would take 8 (2.4 s)
+        self.assertGreaterEqual(took, self.MS / 1000.0)
+        self.assertLess(took, self.MS / 1000.0 * 3, "concurrent inserts were serialised: %.2f s" % took)
+        self.assertEqual(self.c.req("GET", "/_stats")[1]["rows"]["p:ds.laps"], 160)
+
+    def test_other_requests_go_on_while_inserts_wait(self):
+        self.make_table()
+        th = threading.Thread(target=self.timed_inserts, args=(4,))
+        th.start()
+        time.sleep(self.MS / 1000.0 / 3)  # the 4 inserts are waiting now
+        t0 = time.time()
+        st, r = self.c.api("POST", "queries", {"query": "SELECT COUNT(*) FROM `p.ds.laps`",
+                                               "useLegacySql": False})
+        took = time.time() - t0
+        th.join()
+        self.assertEqual(st, 200, r)
+        self.assertEqual(r["rows"], [{"f": [{"v": "80"}]}])  # stored before the wait
+        self.assertLess(took, self.MS / 1000.0 / 2, "a query waited for sleeping inserts")
+
+    def test_set_at_run_time(self):
+        self.make_table()
+        self.assertEqual(self.c.req("POST", "/_latency", {"insert_all_ms": 0}), (200, {"insert_all_ms": 0}))
+        t0 = time.time()
+        self.assertEqual(self.insert(self.rows(0))[0], 200)
+        self.assertLess(time.time() - t0, self.MS / 1000.0)
+        self.assertEqual(self.c.req("POST", "/_latency", {"insert_all_ms": 150})[0], 200)
+        took, statuses = self.timed_inserts(6)
+        self.assertEqual(statuses, [200] * 6)
+        self.assertGreaterEqual(took, 0.15)
+        self.assertLess(took, 0.15 * 3)
+        for bad in ({"insert_all_ms": -1}, {"insert_all_ms": "5"}, {"insert_all_ms": True}, {},
+                    {"insert_all_ms": 1, "x": 1}, [1]):
+            self.assertEqual(self.c.req("POST", "/_latency", bad)[0], 400, bad)
+        # /_reset restores the command line's value
+        self.assertEqual(self.c.req("POST", "/_reset")[0], 200)
+        self.assertEqual(self.c.req("GET", "/_stats")[1]["insert_latency_ms"], self.MS)
+
+
 class QueryTest(ServerTest):
     def fill(self):
         self.make_table("driver_laps")
