@@ -26,6 +26,8 @@ OBJS = \
 	src/shared/spi.o \
 	src/shared/xact.o \
 	src/ingest/decode.o \
+	src/ingest/decode_batch.o \
+	src/ingest/json_scan.o \
 	src/ingest/timestamp.o \
 	src/ingest/gap.o \
 	src/ingest/consumer.o \
@@ -100,8 +102,8 @@ TOOLS_BINDIR ?= /usr/local/bin
 TOOL_CFLAGS = -O2 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	-I$(srcdir)/src $(shell pkg-config --cflags json-c rdkafka zlib)
 
-EXTRA_CLEAN = tmp_fuzz $(TOOLS) src/tools/dash_assets.c $(UNIT_TESTS) $(MQTT_UNITS) test/unit/fuzz_decode \
-	results tmp_check log
+EXTRA_CLEAN = tmp_fuzz tmp_fuzz_diff $(TOOLS) src/tools/dash_assets.c $(UNIT_TESTS) $(MQTT_UNITS) test/unit/fuzz_decode \
+	test/unit/fuzz_decode_diff test/unit/bench_decode results tmp_check log
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -168,18 +170,34 @@ uninstall-tools:
 
 # the OpenF1 decoder (the fuzzer's too): fields, messages, recorded sessions, timestamps,
 # gap fields, the race endpoints
-UNIT_SRCS = src/ingest/decode.c src/shared/endpoints.c src/ingest/timestamp.c src/ingest/gap.c
+UNIT_SRCS = src/ingest/decode.c src/ingest/decode_batch.c src/ingest/json_scan.c \
+	src/shared/endpoints.c src/ingest/timestamp.c \
+	src/ingest/gap.c
+# the decoder as it was with json-c: the reference of the differential tests
+JSONC_REF = test/unit/decode_jsonc.c
 DECODE_UNITS = test/unit/test_decode_fields test/unit/test_decode_messages \
 	test/unit/test_decode_recorded test/unit/test_timestamp test/unit/test_decode_gaps \
-	test/unit/test_decode_race
-$(DECODE_UNITS): test/unit/%: test/unit/%.c test/unit/harness.h $(UNIT_SRCS) src/ingest/decode.h src/ingest/decode_int.h \
-		src/shared/endpoints.h
-	$(CC) $(TOOL_CFLAGS) -fsanitize=address,undefined -o $@ $< $(UNIT_SRCS) \
+	test/unit/test_decode_race test/unit/test_json_scan test/unit/test_decode_diff
+$(DECODE_UNITS): test/unit/%: test/unit/%.c test/unit/harness.h $(UNIT_SRCS) $(JSONC_REF) \
+		src/ingest/decode.h src/ingest/decode_int.h src/ingest/json_scan.h \
+		test/unit/decode_jsonc.h src/shared/endpoints.h
+	$(CC) $(TOOL_CFLAGS) -fsanitize=address,undefined -o $@ $< $(UNIT_SRCS) $(JSONC_REF) \
 		$(shell pkg-config --libs json-c) $(shell pkg-config --libs zlib)
 test/unit/test_decode_fields: test/unit/decode_check.h test/unit/openf1_records.h test/unit/read_file.h
 test/unit/test_decode_messages test/unit/test_decode_gaps test/unit/test_decode_race: \
 	test/unit/decode_check.h test/unit/openf1_records.h test/unit/handwritten_records.h
 test/unit/test_decode_recorded: test/unit/decode_check.h test/unit/read_file.h
+test/unit/test_decode_diff: test/unit/decode_check.h test/unit/read_file.h test/unit/decode_diff.h
+
+# old (json-c) and new decoder's ns per message on 9189's car_data, location
+# and laps: not part of `make unit` (no sanitizers, -O2): `make bench-decode`
+test/unit/bench_decode: test/unit/bench_decode.c test/unit/read_file.h $(UNIT_SRCS) $(JSONC_REF) \
+		src/ingest/decode.h src/ingest/json_scan.h
+	$(CC) $(TOOL_CFLAGS) -o $@ $< $(UNIT_SRCS) $(JSONC_REF) \
+		$(shell pkg-config --libs json-c) $(shell pkg-config --libs zlib)
+bench-decode: test/unit/bench_decode
+	test/unit/bench_decode
+.PHONY: bench-decode
 
 # the BigQuery sink's plain-C pieces (JWT auth, REST bodies and answers, schema upgrade) and back-off
 SINK_UNIT_SRCS = src/sink/jwt.c src/sink/oauth.c src/sink/bq_body.c src/sink/bq_answer.c \
@@ -256,13 +274,21 @@ test/unit/fuzz_decode: test/unit/fuzz_decode.c $(UNIT_SRCS) src/ingest/decode.h 
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -I$(srcdir)/src \
 		$(shell pkg-config --cflags json-c) -o $@ test/unit/fuzz_decode.c $(UNIT_SRCS) \
 		$(shell pkg-config --libs json-c)
+# the differential one: the scanner decoder against the json-c one
+test/unit/fuzz_decode_diff: test/unit/fuzz_decode_diff.c test/unit/decode_diff.h $(UNIT_SRCS) \
+		$(JSONC_REF) src/ingest/decode.h src/ingest/json_scan.h src/shared/endpoints.h
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -I$(srcdir)/src -I$(srcdir)/test/unit \
+		$(shell pkg-config --cflags json-c) -o $@ test/unit/fuzz_decode_diff.c $(UNIT_SRCS) \
+		$(JSONC_REF) $(shell pkg-config --libs json-c)
 
 # new inputs go to a scratch folder; test/unit/corpus holds the seeds only.
 # FUZZ_TIME bounds the run in seconds (test/run-tests.sh runs a short one).
 FUZZ_TIME ?= 60
-fuzz: test/unit/fuzz_decode
-	mkdir -p tmp_fuzz
+fuzz: test/unit/fuzz_decode test/unit/fuzz_decode_diff
+	mkdir -p tmp_fuzz tmp_fuzz_diff
 	test/unit/fuzz_decode -max_total_time=$(FUZZ_TIME) tmp_fuzz test/unit/corpus
+	test/unit/fuzz_decode_diff -max_total_time=$(FUZZ_TIME) -dict=test/unit/fuzz_json.dict \
+		tmp_fuzz_diff test/unit/corpus
 
 .PHONY: install-tools uninstall-tools unit fuzz
 

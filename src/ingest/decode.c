@@ -2,161 +2,54 @@
  * src/ingest/decode.c — OpenF1 JSON messages decoded into typed rows.
  *
  * Implements the contract of decode.h: one Kafka message value, a JSON
- * object or a JSON array of objects, is parsed with json-c and its records
- * are checked against the endpoint's columns (src/shared/endpoints.c) and
+ * object or a JSON array of objects, is scanned once (json_scan.h: no tree
+ * is built, nothing is allocated per message) and each record's fields are
+ * checked against the endpoint's columns (src/shared/endpoints.c) and
  * appended to a columnar F1Batch.  A message is all or nothing: on any
  * error the batch is put back as it was and a one-line reason is written,
  * "<endpoint>: [record <i>: ]<what>", where <i> is the record's index in the
  * JSON array, counted from 0.  The reason for a failed allocation is exactly
  * "out of memory", so that a caller can tell it from a bad message.
  *
- * Speed matters (hundreds of thousands of small records per second per
- * core): one json_tokener per thread is kept and reused, rows and pool bytes
- * are appended into buffers that grow by doubling and are reused from batch
- * to batch, and nothing is allocated per record except json-c's own objects.
- *
- * UTF-8: the whole payload is checked here, strictly, before json-c sees
- * it, rather than with json-c's JSON_TOKENER_VALIDATE_UTF8: that flag lets
- * overlong forms, encoded surrogates and code points above U+10FFFF through,
- * which PostgreSQL refuses, and costs more (it checks byte by byte; this
- * check takes ASCII eight bytes at a time).  json-c turns an unpaired
- * \uD800-style escape into U+FFFD, so what it decodes from escapes is valid
- * too, and a text value only needs checking for NUL (\u0000).
+ * Rules a reader must know:
+ *  - The decoder accepts, refuses and decodes exactly as it did when it
+ *    parsed with json-c (test/unit/decode_jsonc.c keeps that one; the unit
+ *    tests and a differential fuzzer compare them).  Hence the order of
+ *    the reasons: a syntax error anywhere in the message wins over a
+ *    content error (json-c parsed all before anything was decoded), and a
+ *    record's fields are checked in column order, not in the order they
+ *    come, once the record's closing brace has been seen.  So a record's
+ *    member values are only located while it is scanned (one JsVal per
+ *    field the endpoint has, the last of duplicate keys winning, as json-c
+ *    kept the last) and decoded at its end.
+ *  - Keys are matched against the endpoint's field names through a small
+ *    hash table per endpoint (FieldTable, built once for f1_endpoints);
+ *    a key with escapes is unescaped first and, as json-c's keys were C
+ *    strings, ends at a \u0000.
+ *  - Speed matters (hundreds of thousands of small records per second per
+ *    core): rows and pool bytes are appended into buffers that grow by
+ *    doubling and are reused from batch to batch; strings without escapes
+ *    are read in place, others are unescaped into the pool.
+ *  - UTF-8: the whole payload is checked here, strictly, before it is
+ *    scanned (overlong forms, encoded surrogates and code points above
+ *    U+10FFFF are refused, as PostgreSQL does).  What escapes decode to is
+ *    valid too (an unpaired surrogate becomes U+FFFD), so a text value only
+ *    needs checking for NUL (\u0000).
  */
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json_object.h>
-#include <json-c/json_tokener.h>
-
 #include "ingest/decode.h"
 #include "ingest/decode_int.h"
+#include "ingest/json_scan.h"
 
-#define INITIAL_ROWS	256
-#define INITIAL_POOL	8192
 #define MAX_POOL		((size_t) UINT32_MAX)	/* str.off and str.len are 32 bits */
 #define INT4_LITERAL_MAX 11		/* strlen("-2147483648") */
-
-/* One tokener per thread, created on first use; f1_batch_free() drops it. */
-static __thread json_tokener *thread_tokener;
-
-/* ---- batches ----------------------------------------------------------- */
-
-void
-f1_batch_init(F1Batch *batch, const F1Endpoint *ep)
-{
-	memset(batch, 0, sizeof(*batch));
-	batch->ep = ep;
-}
-
-void
-f1_batch_reset(F1Batch *batch)
-{
-	batch->nrows = 0;
-	batch->poollen = 0;
-}
-
-void
-f1_batch_free(F1Batch *batch)
-{
-	const F1Endpoint *ep = batch->ep;
-
-	free(batch->values);
-	free(batch->src_partition);
-	free(batch->src_offset);
-	free(batch->pool);
-	f1_batch_init(batch, ep);
-
-	/* The tokener is only used within a call; the next one makes another. */
-	if (thread_tokener != NULL)
-	{
-		json_tokener_free(thread_tokener);
-		thread_tokener = NULL;
-	}
-}
-
-void
-f1_batch_trim(F1Batch *batch, size_t keep_bytes)
-{
-	const F1Endpoint *ep = batch->ep;
-	size_t		ncols = (size_t) ep->ncolumns;
-	size_t		held = (size_t) batch->caprows *
-		(ncols * sizeof(F1Value) + sizeof(int32_t) + sizeof(int64_t)) + batch->poolcap;
-
-	if (batch->nrows > 0 || held <= keep_bytes)
-		return;
-	free(batch->values);
-	free(batch->src_partition);
-	free(batch->src_offset);
-	free(batch->pool);
-	f1_batch_init(batch, ep);
-}
-
-/* Room for `extra` more rows; false if it cannot be had. */
-static bool
-reserve_rows(F1Batch *batch, size_t extra)
-{
-	size_t		need = (size_t) batch->nrows + extra;
-	size_t		newcap;
-	size_t		ncols = (size_t) batch->ep->ncolumns;
-	void	   *p;
-
-	if (need <= (size_t) batch->caprows)
-		return true;
-	if (need > INT_MAX)
-		return false;
-	newcap = batch->caprows > 0 ? (size_t) batch->caprows : INITIAL_ROWS;
-	while (newcap < need)
-		newcap *= 2;
-	if (newcap > INT_MAX)
-		newcap = INT_MAX;
-	if (newcap > SIZE_MAX / sizeof(F1Value) / ncols)
-		return false;
-
-	/* Each array is kept as soon as it has grown; caprows moves last. */
-	p = realloc(batch->values, newcap * ncols * sizeof(F1Value));
-	if (p == NULL)
-		return false;
-	batch->values = p;
-	p = realloc(batch->src_partition, newcap * sizeof(int32_t));
-	if (p == NULL)
-		return false;
-	batch->src_partition = p;
-	p = realloc(batch->src_offset, newcap * sizeof(int64_t));
-	if (p == NULL)
-		return false;
-	batch->src_offset = p;
-	batch->caprows = (int) newcap;
-	return true;
-}
-
-/* Room for `need` more pool bytes; false if it cannot be had. */
-bool
-f1dec_reserve_pool(F1Batch *batch, size_t need)
-{
-	size_t		newcap;
-	char	   *p;
-
-	if (need <= batch->poolcap - batch->poollen)
-		return true;
-	if (need > MAX_POOL - batch->poollen)
-		return false;
-	newcap = batch->poolcap > 0 ? batch->poolcap : INITIAL_POOL;
-	while (newcap - batch->poollen < need)
-		newcap *= 2;
-	if (newcap > MAX_POOL)
-		newcap = MAX_POOL;
-	p = realloc(batch->pool, newcap);
-	if (p == NULL)
-		return false;
-	batch->pool = p;
-	batch->poolcap = newcap;
-	return true;
-}
 
 /* ---- errors -------------------------------------------------------------- */
 
@@ -195,23 +88,23 @@ f1dec_fail_oom(DecodeCtx *cx)
 
 /* "a string", "an integer", ... for messages */
 const char *
-f1dec_json_type_desc(json_object *v)
+f1dec_kind_desc(const JsVal *v)
 {
-	switch (json_object_get_type(v))
+	switch ((JsKind) v->kind)
 	{
-		case json_type_null:
+		case JS_NULL:
 			return "null";
-		case json_type_boolean:
+		case JS_BOOL:
 			return "a boolean";
-		case json_type_double:
+		case JS_DOUBLE:
 			return "a float";
-		case json_type_int:
+		case JS_INT:
 			return "an integer";
-		case json_type_object:
+		case JS_OBJECT:
 			return "an object";
-		case json_type_array:
+		case JS_ARRAY:
 			return "an array";
-		case json_type_string:
+		case JS_STRING:
 			return "a string";
 	}
 	return "an unknown JSON type";
@@ -263,12 +156,12 @@ f1dec_quote_input(char *buf, size_t buflen, const char *s, size_t len)
 	return buf;
 }
 
-/* ---- values -------------------------------------------------------------- */
+/* ---- UTF-8 and integers -------------------------------------------------- */
 
 /*
  * Strict UTF-8 as PostgreSQL accepts it: shortest forms only, no surrogates,
  * nothing above U+10FFFF.  Returns len if s is valid, else the offset of the
- * first bad sequence.  (NUL bytes are left to the JSON parser.)
+ * first bad sequence.  (NUL bytes are left to the JSON scanner.)
  */
 static size_t
 utf8_check(const unsigned char *s, size_t len)
@@ -362,7 +255,7 @@ put_int(char *p, int64_t v)
 int
 f1dec_fail_range(DecodeCtx *cx, const char *what, const F1Column *col, int64_t x)
 {
-	/* json-c clamps integers beyond 64 bits to the int64 limits */
+	/* integers beyond 64 bits saturate to the int64 limits (json_scan.h) */
 	if (x == INT64_MAX || x == INT64_MIN)
 		return f1dec_fail(cx, "field \"%s\"%s: integer out of range [%lld, %lld]",
 					col->name, what, (long long) col->min, (long long) col->max);
@@ -371,49 +264,96 @@ f1dec_fail_range(DecodeCtx *cx, const char *what, const F1Column *col, int64_t x
 				(long long) col->min, (long long) col->max);
 }
 
+/* ---- strings and numbers of the message ---------------------------------- */
+
+int
+f1dec_string(DecodeCtx *cx, const JsVal *v, size_t skip, const char **s, size_t *len)
+{
+	F1Batch    *batch = cx->batch;
+	size_t		raw = v->end - v->start;
+	char	   *dst;
+
+	if (!v->escaped)
+	{
+		*s = cx->json + v->start;
+		*len = raw;
+		return 0;
+	}
+	/* never longer unescaped than escaped */
+	if (skip > MAX_POOL || !f1dec_reserve_pool(batch, skip + raw))
+		return f1dec_fail_oom(cx);
+	dst = batch->pool + batch->poollen + skip;
+	*len = f1js_unescape(cx->json + v->start, raw, dst, false, 0);
+	*s = dst;
+	return 0;
+}
+
+int
+f1dec_double(DecodeCtx *cx, const JsVal *v, size_t skip, double *out)
+{
+	F1Batch    *batch = cx->batch;
+	size_t		n = v->end - v->start;
+	char		buf[64];
+
+	if (n < sizeof(buf))
+	{
+		*out = f1js_double(cx->json, v, buf);
+		return 0;
+	}
+	if (skip > MAX_POOL || !f1dec_reserve_pool(batch, skip + n + 1))
+		return f1dec_fail_oom(cx);
+	*out = f1js_double(cx->json, v, batch->pool + batch->poollen + skip);
+	return 0;
+}
+
+/* ---- values -------------------------------------------------------------- */
+
 /* An int4[] value as PostgreSQL's array literal, into the pool. */
 static int
-decode_int_array(DecodeCtx *cx, const F1Column *col, json_object *v,
+decode_int_array(DecodeCtx *cx, const F1Column *col, const JsVal *v,
 				 F1Value *out)
 {
 	F1Batch    *batch = cx->batch;
-	size_t		n = json_object_array_length(v);
+	JsScan		sc;
+	JsVal		e;
+	size_t		n = 0,
+				i = 0;
 	char	   *start,
 			   *p;
 
+	f1js_array_begin(&sc, cx->json, v);
+	while (f1js_array_next(&sc, &e))
+		n++;
 	/* "{" + n elements of at most 11 chars, each with a separator + "}" */
 	if (n > (MAX_POOL - 2) / (INT4_LITERAL_MAX + 1) ||
 		!f1dec_reserve_pool(batch, 2 + n * (INT4_LITERAL_MAX + 1)))
 		return f1dec_fail_oom(cx);
 	start = p = batch->pool + batch->poollen;
 	*p++ = '{';
-	for (size_t i = 0; i < n; i++)
+	f1js_array_begin(&sc, cx->json, v);
+	for (; f1js_array_next(&sc, &e); i++)
 	{
-		json_object *e = json_object_array_get_idx(v, i);
-
 		if (i > 0)
 			*p++ = ',';
-		if (e == NULL)
+		if (e.kind == JS_NULL)
 		{
 			memcpy(p, "NULL", 4);
 			p += 4;
 		}
-		else if (json_object_get_type(e) == json_type_int)
+		else if (e.kind == JS_INT)
 		{
-			int64_t		x = json_object_get_int64(e);
-
-			if (x < col->min || x > col->max)
+			if (e.i < col->min || e.i > col->max)
 			{
 				char		what[40];
 
 				snprintf(what, sizeof(what), " element %zu", i);
-				return f1dec_fail_range(cx, what, col, x);
+				return f1dec_fail_range(cx, what, col, e.i);
 			}
-			p = put_int(p, x);
+			p = put_int(p, e.i);
 		}
 		else
 			return f1dec_fail(cx, "field \"%s\" element %zu: expected an integer or null, got %s",
-						col->name, i, f1dec_json_type_desc(e));
+							  col->name, i, f1dec_kind_desc(&e));
 	}
 	*p++ = '}';
 	out->v.str.off = (uint32_t) batch->poollen;
@@ -422,65 +362,70 @@ decode_int_array(DecodeCtx *cx, const F1Column *col, json_object *v,
 	return 0;
 }
 
-/* One field of a record into out; 0 or -1. */
+/* One field of a record into out; 0 or -1.  v is not JSON null. */
 static int
-decode_value(DecodeCtx *cx, const F1Column *col, json_object *v, F1Value *out)
+decode_value(DecodeCtx *cx, const F1Column *col, const JsVal *v, F1Value *out)
 {
 	F1Batch    *batch = cx->batch;
-	json_type	jt = json_object_get_type(v);
+	JsKind		jt = (JsKind) v->kind;
 
 	out->isnull = false;
 	switch (col->type)
 	{
 		case F1T_INT4:
-			{
-				int64_t		x;
-
-				if (jt != json_type_int)
-					break;
-				x = json_object_get_int64(v);
-				if (x < col->min || x > col->max)
-					return f1dec_fail_range(cx, "", col, x);
-				out->v.i4 = (int32_t) x;
-				return 0;
-			}
-		case F1T_FLOAT8:
-			if (jt != json_type_int && jt != json_type_double)
+			if (jt != JS_INT)
 				break;
-			return f1dec_decode_number(cx, col->name, "", v, &out->v.f8);
+			if (v->i < col->min || v->i > col->max)
+				return f1dec_fail_range(cx, "", col, v->i);
+			out->v.i4 = (int32_t) v->i;
+			return 0;
+		case F1T_FLOAT8:
+			if (jt != JS_INT && jt != JS_DOUBLE)
+				break;
+			return f1dec_decode_number(cx, col->name, "", v, 0, &out->v.f8);
 		case F1T_GAP:
 		case F1T_GAP_LAPS:
 		case F1T_GAP_Q:
 			return f1_decode_gap(cx, col, v, out);
 		case F1T_BOOL:
-			if (jt != json_type_boolean)
+			if (jt != JS_BOOL)
 				break;
-			out->v.b = json_object_get_boolean(v) != 0;
+			out->v.b = v->b;
 			return 0;
 		case F1T_TEXT:
 			{
-				const char *s;
+				size_t		raw = v->end - v->start;
 				size_t		len;
+				char	   *dst;
 
-				if (jt != json_type_string)
+				if (jt != JS_STRING)
 					break;
-				s = json_object_get_string(v);
-				len = (size_t) json_object_get_string_len(v);
 				out->v.str.off = (uint32_t) batch->poollen;
-				out->v.str.len = (uint32_t) len;
-				if (len == 0)
+				if (raw == 0)
 				{
+					out->v.str.len = 0;
 					/* pool + off must point somewhere, even for "" */
 					if (batch->pool == NULL && !f1dec_reserve_pool(batch, 1))
 						return f1dec_fail_oom(cx);
 					return 0;
 				}
-				if (memchr(s, '\0', len) != NULL)
-					return f1dec_fail(cx, "field \"%s\": text contains a NUL character (\\u0000)",
-								col->name);
-				if (!f1dec_reserve_pool(batch, len))
+				if (!f1dec_reserve_pool(batch, raw))
 					return f1dec_fail_oom(cx);
-				memcpy(batch->pool + batch->poollen, s, len);
+				dst = batch->pool + batch->poollen;
+				if (v->escaped)
+				{
+					len = f1js_unescape(cx->json + v->start, raw, dst, false, 0);
+					if (memchr(dst, '\0', len) != NULL)
+						return f1dec_fail(cx, "field \"%s\": text contains a NUL character (\\u0000)",
+										  col->name);
+				}
+				else
+				{
+					/* a raw NUL is a syntax error */
+					len = raw;
+					memcpy(dst, cx->json + v->start, raw);
+				}
+				out->v.str.len = (uint32_t) len;
 				batch->poollen += len;
 				return 0;
 			}
@@ -489,69 +434,163 @@ decode_value(DecodeCtx *cx, const F1Column *col, json_object *v, F1Value *out)
 				const char *s;
 				size_t		len;
 
-				if (jt != json_type_string)
+				if (jt != JS_STRING)
 					break;
-				s = json_object_get_string(v);
-				len = (size_t) json_object_get_string_len(v);
+				if (f1dec_string(cx, v, 0, &s, &len) < 0)
+					return -1;
 				if (!f1_parse_timestamp(s, len, &out->v.ts))
 				{
 					char		q[48];
 
 					return f1dec_fail(cx, "field \"%s\": invalid date-time \"%s\"",
-								col->name, f1dec_quote_input(q, sizeof(q), s, len));
+									  col->name, f1dec_quote_input(q, sizeof(q), s, len));
 				}
 				return 0;
 			}
 		case F1T_INT4ARRAY:
-			if (jt != json_type_array)
+			if (jt != JS_ARRAY)
 				break;
 			return decode_int_array(cx, col, v, out);
 	}
 	return f1dec_fail(cx, "field \"%s\": expected %s, got %s",
-				col->name, column_type_desc(col->type), f1dec_json_type_desc(v));
+					  col->name, column_type_desc(col->type), f1dec_kind_desc(v));
 }
 
-/* One JSON object into a new row; 0 or -1. */
+/* ---- the fields of an endpoint ------------------------------------------- */
+
+#define MAX_FIELDS		64		/* distinct JSON fields of an endpoint */
+#define MAX_COLUMNS		64
+#define FIELD_HASH		128		/* slots, a power of two > 2 * MAX_FIELDS */
+#define MAX_FIELD_LEN	64
+
+typedef struct FieldTable
+{
+	int			nfields;
+	size_t		maxlen;			/* the longest field name */
+	const char *name[MAX_FIELDS];
+	uint8_t		namelen[MAX_FIELDS];
+	int8_t		col_field[MAX_COLUMNS]; /* column -> field */
+	int8_t		hash[FIELD_HASH];	/* field, or -1 */
+	bool		ok;				/* within the limits above */
+} FieldTable;
+
+static FieldTable field_tables[F1E_COUNT];
+static pthread_once_t field_tables_once = PTHREAD_ONCE_INIT;
+
+static inline unsigned
+field_hash(const char *s, size_t len)
+{
+	if (len == 0)
+		return 0;
+	return (unsigned) (len * 7 + (unsigned char) s[0] * 3 +
+					   (unsigned char) s[len - 1] * 5) & (FIELD_HASH - 1);
+}
+
+static void
+build_field_table(FieldTable *t, const F1Endpoint *ep)
+{
+	memset(t, 0, sizeof(*t));
+	memset(t->hash, -1, sizeof(t->hash));
+	if (ep->ncolumns > MAX_COLUMNS)
+		return;
+	for (int c = 0; c < ep->ncolumns; c++)
+	{
+		const char *f = F1_COLUMN_FIELD(&ep->columns[c]);
+		size_t		len = strlen(f);
+		int			k;
+
+		for (k = 0; k < t->nfields; k++)
+		{
+			if (strcmp(t->name[k], f) == 0)
+				break;
+		}
+		if (k == t->nfields)
+		{
+			unsigned	h = field_hash(f, len);
+
+			if (k == MAX_FIELDS || len > MAX_FIELD_LEN)
+				return;
+			t->name[k] = f;
+			t->namelen[k] = (uint8_t) len;
+			if (len > t->maxlen)
+				t->maxlen = len;
+			while (t->hash[h] >= 0)
+				h = (h + 1) & (FIELD_HASH - 1);
+			t->hash[h] = (int8_t) k;
+			t->nfields++;
+		}
+		t->col_field[c] = (int8_t) k;
+	}
+	t->ok = true;
+}
+
+static void
+build_field_tables(void)
+{
+	for (int e = 0; e < F1E_COUNT; e++)
+		build_field_table(&field_tables[e], &f1_endpoints[e]);
+}
+
+/* The field a key names, or -1. */
+static inline int
+lookup_field(const FieldTable *t, const char *key, size_t len)
+{
+	unsigned	h = field_hash(key, len);
+
+	for (;;)
+	{
+		int			k = t->hash[h];
+
+		if (k < 0)
+			return -1;
+		if (t->namelen[k] == len && memcmp(t->name[k], key, len) == 0)
+			return k;
+		h = (h + 1) & (FIELD_HASH - 1);
+	}
+}
+
+/* ---- records ------------------------------------------------------------- */
+
+/* A syntax error of the scan as the message's reason: -1. */
 static int
-decode_record(DecodeCtx *cx, json_object *obj, int32_t partition,
-			  int64_t offset)
+fail_syntax(DecodeCtx *cx, const JsScan *sc)
+{
+	cx->record = -1;
+	return f1dec_fail(cx, "not valid JSON: %s at byte %zu", f1js_err_desc(sc->err), sc->errpos);
+}
+
+/*
+ * The record's fields, located (JsVal per field, present[] says which),
+ * into a new row in column order; 0 or -1.
+ */
+static int
+decode_fields(DecodeCtx *cx, const FieldTable *t, const JsVal *vals,
+			  const bool *present, int32_t partition, int64_t offset)
 {
 	F1Batch    *batch = cx->batch;
 	const F1Endpoint *ep = batch->ep;
 	F1Value    *row;
 
-	/*
-	 * Room for one more row.  Not for a whole array at once: a long array
-	 * of bad records must not make the batch grow before it is rejected.
-	 */
-	if (!reserve_rows(batch, 1))
+	if (!f1dec_reserve_rows(batch, 1))
 		return f1dec_fail_oom(cx);
 	row = &batch->values[(size_t) batch->nrows * ep->ncolumns];
 	for (int c = 0; c < ep->ncolumns; c++)
 	{
 		const F1Column *col = &ep->columns[c];
-		json_object *v;
+		int			f = t->col_field[c];
 
-		if (!json_object_object_get_ex(obj, F1_COLUMN_FIELD(col), &v))
+		if (!present[f] || vals[f].kind == JS_NULL)
 		{
 			if (col->key)
 				return f1dec_fail(cx, "missing key field \"%s\"", col->name);
 			if (col->notnull)
-				return f1dec_fail(cx, "missing required field \"%s\"", col->name);
+				return present[f] ?
+					f1dec_fail(cx, "field \"%s\": null not allowed", col->name) :
+					f1dec_fail(cx, "missing required field \"%s\"", col->name);
 			row[c].isnull = true;
 			continue;
 		}
-		if (v == NULL)
-		{
-			/* JSON null */
-			if (col->key)
-				return f1dec_fail(cx, "missing key field \"%s\"", col->name);
-			if (col->notnull)
-				return f1dec_fail(cx, "field \"%s\": null not allowed", col->name);
-			row[c].isnull = true;
-			continue;
-		}
-		if (decode_value(cx, col, v, &row[c]) < 0)
+		if (decode_value(cx, col, &vals[f], &row[c]) < 0)
 			return -1;
 	}
 	batch->src_partition[batch->nrows] = partition;
@@ -560,89 +599,143 @@ decode_record(DecodeCtx *cx, json_object *obj, int32_t partition,
 	return 0;
 }
 
-/* ---- messages ------------------------------------------------------------ */
-
-static json_tokener *
-get_tokener(void)
-{
-	if (thread_tokener == NULL)
-	{
-		thread_tokener = json_tokener_new();
-		if (thread_tokener == NULL)
-			return NULL;
-		/* UTF-8 is checked before parsing, see above */
-		json_tokener_set_flags(thread_tokener, JSON_TOKENER_STRICT);
-	}
-	return thread_tokener;
-}
-
-static bool
-is_json_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
 /*
- * The JSON value of payload into *root (NULL for JSON null); false, with
- * the reason written, if it is not JSON.
+ * The object at sc->pos, `depth` containers deep, scanned and, unless
+ * *failed (a reason is written already), decoded into a row.  false on a
+ * syntax error; a content error sets *failed and scanning goes on.
  */
 static bool
-parse_json(DecodeCtx *cx, const char *payload, size_t len, json_object **rootp)
+scan_record(DecodeCtx *cx, const FieldTable *t, JsScan *sc, int depth,
+			int32_t partition, int64_t offset, bool *failed)
 {
-	json_tokener *tok = get_tokener();
-	json_object *root;
-	enum json_tokener_error jerr;
-	size_t		end;
+	JsVal		vals[MAX_FIELDS];
+	bool		present[MAX_FIELDS];
+	JsVal		key,
+				skip;
 
-	*rootp = NULL;
-	if (tok == NULL)
+	memset(present, 0, (size_t) t->nfields * sizeof(bool));
+	sc->pos++;
+	f1js_skip_ws(sc);
+	if (sc->pos >= sc->len)
+		return f1js_fail(sc, JS_ERR_EOF, sc->len);
+	if (sc->s[sc->pos] != '}')
 	{
-		f1dec_fail_oom(cx);
-		return false;
-	}
-	end = utf8_check((const unsigned char *) payload, len);
-	if (end < len)
-	{
-		f1dec_fail(cx, "not valid JSON: invalid UTF-8 at byte %zu", end);
-		return false;
-	}
-	root = json_tokener_parse_ex(tok, payload, (int) len);
-	jerr = json_tokener_get_error(tok);
-	if (root == NULL && jerr == json_tokener_continue)
-	{
-		/*
-		 * A number or literal that ends the input ("123", "true") is only
-		 * complete once json-c sees what follows it; anything else still
-		 * incomplete after that is truncated.
-		 */
-		root = json_tokener_parse_ex(tok, " ", 1);
-		jerr = json_tokener_get_error(tok);
-		if (root == NULL && jerr == json_tokener_continue)
-			jerr = json_tokener_error_parse_eof;
-		end = len;
-	}
-	else
-		end = json_tokener_get_parse_end(tok);
-	json_tokener_reset(tok);	/* drops what a failed parse left behind */
+		for (;;)
+		{
+			char		c = sc->s[sc->pos];
+			int			f;
+			size_t		klen;
 
-	if (jerr != json_tokener_success)
-	{
-		json_object_put(root);
-		f1dec_fail(cx, "not valid JSON: %s at byte %zu",
-			 json_tokener_error_desc(jerr), end);
-		return false;
+			if (c != '"' && c != '\'')
+				return f1js_fail(sc, c == '\0' ? JS_ERR_EOF : JS_ERR_KEY, sc->pos);
+			if (!f1js_string(sc, c, &key))
+				return false;
+			klen = key.end - key.start;
+			if (!key.escaped)
+				f = klen <= t->maxlen ? lookup_field(t, sc->s + key.start, klen) : -1;
+			else
+			{
+				char		buf[MAX_FIELD_LEN + 16];
+
+				/* json-c's keys end at a NUL; a long one is no field */
+				klen = f1js_unescape(sc->s + key.start, klen, buf, true, t->maxlen);
+				f = klen <= t->maxlen ? lookup_field(t, buf, klen) : -1;
+			}
+			f1js_skip_ws(sc);
+			if (sc->pos >= sc->len)
+				return f1js_fail(sc, JS_ERR_EOF, sc->len);
+			if (sc->s[sc->pos] != ':')
+				return f1js_fail(sc, sc->s[sc->pos] == '\0' ? JS_ERR_EOF : JS_ERR_KEYSEP, sc->pos);
+			sc->pos++;
+			f1js_skip_ws(sc);
+			if (sc->pos >= sc->len)
+				return f1js_fail(sc, JS_ERR_EOF, sc->len);
+			if (depth >= JS_MAX_DEPTH)
+				return f1js_fail(sc, JS_ERR_DEPTH, sc->pos);
+			if (f >= 0)
+			{
+				if (!f1js_value(sc, depth + 1, &vals[f]))
+					return false;
+				present[f] = true;	/* the last of duplicates wins */
+			}
+			else if (!f1js_value(sc, depth + 1, &skip))
+				return false;
+			f1js_skip_ws(sc);
+			if (sc->pos >= sc->len)
+				return f1js_fail(sc, JS_ERR_EOF, sc->len);
+			c = sc->s[sc->pos];
+			if (c == '}')
+				break;
+			if (c != ',')
+				return f1js_fail(sc, c == '\0' ? JS_ERR_EOF : JS_ERR_OBJSEP, sc->pos);
+			sc->pos++;
+			f1js_skip_ws(sc);
+			if (sc->pos >= sc->len)
+				return f1js_fail(sc, JS_ERR_EOF, sc->len);
+			if (sc->s[sc->pos] == '}')
+				return f1js_fail(sc, JS_ERR_UNEXPECTED, sc->pos);
+		}
 	}
-	/* json-c stops early at a NUL byte; it rejects other trailing data */
-	while (end < len && is_json_space(payload[end]))
-		end++;
-	if (end < len)
+	sc->pos++;
+	if (!*failed && decode_fields(cx, t, vals, present, partition, offset) < 0)
+		*failed = true;
+	return true;
+}
+
+/* ---- messages ------------------------------------------------------------ */
+
+/* The top-level array at sc->pos: its records; false on a syntax error. */
+static bool
+scan_array_of_records(DecodeCtx *cx, const FieldTable *t, JsScan *sc,
+					  int32_t partition, int64_t offset, bool *failed)
+{
+	JsVal		v;
+
+	sc->pos++;
+	f1js_skip_ws(sc);
+	if (sc->pos >= sc->len)
+		return f1js_fail(sc, JS_ERR_EOF, sc->len);
+	if (sc->s[sc->pos] == ']')
 	{
-		json_object_put(root);
-		f1dec_fail(cx, "not valid JSON: trailing data after the JSON value at byte %zu",
-			 end);
-		return false;
+		sc->pos++;
+		return true;
 	}
-	*rootp = root;
+	for (long i = 0;; i++)
+	{
+		char		c;
+
+		cx->record = i;
+		if (sc->s[sc->pos] == '{')
+		{
+			if (!scan_record(cx, t, sc, 1, partition, offset, failed))
+				return false;
+		}
+		else
+		{
+			if (!f1js_value(sc, 1, &v))
+				return false;
+			if (!*failed)
+			{
+				f1dec_fail(cx, "expected a JSON object, got %s", f1dec_kind_desc(&v));
+				*failed = true;
+			}
+		}
+		f1js_skip_ws(sc);
+		if (sc->pos >= sc->len)
+			return f1js_fail(sc, JS_ERR_EOF, sc->len);
+		c = sc->s[sc->pos];
+		if (c == ']')
+			break;
+		if (c != ',')
+			return f1js_fail(sc, c == '\0' ? JS_ERR_EOF : JS_ERR_ARRAY, sc->pos);
+		sc->pos++;
+		f1js_skip_ws(sc);
+		if (sc->pos >= sc->len)
+			return f1js_fail(sc, JS_ERR_EOF, sc->len);
+		if (sc->s[sc->pos] == ']')
+			return f1js_fail(sc, JS_ERR_UNEXPECTED, sc->pos);
+	}
+	sc->pos++;
 	return true;
 }
 
@@ -651,11 +744,15 @@ f1_decode_message(F1Batch *batch, const char *payload, size_t len,
 				  int32_t partition, int64_t offset,
 				  char *errbuf, size_t errlen)
 {
-	DecodeCtx	cx = {batch, errbuf, errlen, -1};
+	DecodeCtx	cx = {batch, errbuf, errlen, -1, payload};
 	int			saved_nrows;
 	size_t		saved_poollen;
-	json_object *root;
-	int			rc = 0;
+	const FieldTable *t;
+	FieldTable	own;
+	JsScan		sc;
+	bool		failed = false;
+	bool		ok;
+	size_t		end;
 
 	if (batch == NULL || batch->ep == NULL)
 	{
@@ -670,40 +767,67 @@ f1_decode_message(F1Batch *batch, const char *payload, size_t len,
 		return f1dec_fail(&cx, "empty message");
 	if (len > INT_MAX)
 		return f1dec_fail(&cx, "message too large (%zu bytes)", len);
+	end = utf8_check((const unsigned char *) payload, len);
+	if (end < len)
+		return f1dec_fail(&cx, "not valid JSON: invalid UTF-8 at byte %zu", end);
 
-	if (!parse_json(&cx, payload, len, &root))
-		return -1;
-
-	switch (json_object_get_type(root))
+	if (batch->ep >= f1_endpoints && batch->ep < f1_endpoints + F1E_COUNT)
 	{
-		case json_type_object:
-			rc = decode_record(&cx, root, partition, offset);
-			break;
-		case json_type_array:
-			{
-				size_t		n = json_object_array_length(root);
-
-				for (size_t i = 0; i < n && rc == 0; i++)
-				{
-					json_object *rec = json_object_array_get_idx(root, i);
-
-					cx.record = (long) i;
-					if (json_object_get_type(rec) != json_type_object)
-						rc = f1dec_fail(&cx, "expected a JSON object, got %s",
-								  f1dec_json_type_desc(rec));
-					else
-						rc = decode_record(&cx, rec, partition, offset);
-				}
-				break;
-			}
-		default:
-			rc = f1dec_fail(&cx, "expected a JSON object or an array of objects, got %s",
-					  f1dec_json_type_desc(root));
-			break;
+		pthread_once(&field_tables_once, build_field_tables);
+		t = &field_tables[batch->ep - f1_endpoints];
 	}
-	json_object_put(root);
+	else
+	{
+		build_field_table(&own, batch->ep);
+		t = &own;
+	}
+	if (!t->ok)
+		return f1dec_fail(&cx, "endpoint has too many fields");
 
-	if (rc < 0)
+	sc.s = payload;
+	sc.len = len;
+	sc.pos = 0;
+	sc.err = JS_OK;
+	sc.errpos = 0;
+	f1js_skip_ws(&sc);
+	if (sc.pos < len && payload[sc.pos] == '{')
+		ok = scan_record(&cx, t, &sc, 0, partition, offset, &failed);
+	else if (sc.pos < len && payload[sc.pos] == '[')
+		ok = scan_array_of_records(&cx, t, &sc, partition, offset, &failed);
+	else
+	{
+		JsVal		v;
+
+		ok = f1js_value(&sc, 0, &v);
+		if (ok)
+		{
+			f1dec_fail(&cx, "expected a JSON object or an array of objects, got %s",
+					   f1dec_kind_desc(&v));
+			failed = true;
+		}
+	}
+	if (ok)
+	{
+		f1js_skip_ws(&sc);
+		if (sc.pos < len)
+		{
+			cx.record = -1;
+			/* json-c stopped at a NUL byte; it refused other trailing data */
+			if (payload[sc.pos] == '\0')
+				f1dec_fail(&cx, "not valid JSON: trailing data after the JSON value at byte %zu",
+						   sc.pos);
+			else
+				fail_syntax(&cx, (f1js_fail(&sc, JS_ERR_UNEXPECTED, sc.pos), &sc));
+			failed = true;
+		}
+	}
+	else
+	{
+		fail_syntax(&cx, &sc);
+		failed = true;
+	}
+
+	if (failed)
 	{
 		batch->nrows = saved_nrows;
 		batch->poollen = saved_poollen;

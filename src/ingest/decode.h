@@ -4,16 +4,22 @@
  * This is the ingest stage's parser.  From the endpoint table
  * (src/shared/endpoints.h: fields, types, natural keys and value ranges) it
  * turns one Kafka message value -- a JSON object, or a JSON array of objects
- * as the API returns them -- into rows appended to a columnar F1Batch.
+ * as the API returns them -- into rows appended to a columnar F1Batch.  It
+ * scans the JSON text itself, once, without building a tree
+ * (src/ingest/json_scan.h); what it accepts is what json-c 0.16's strict
+ * parser accepted, which it used before (test/unit/decode_jsonc.c keeps
+ * that decoder as the tests' reference).
  *
  * Rules a reader must know:
  *  - No PostgreSQL headers and no PostgreSQL calls: the code is unit-tested
  *    and fuzzed outside the server (test/unit/).  Memory comes from malloc;
  *    a batch's buffers are reused from one batch to the next and freed by
- *    f1_batch_free().
+ *    f1_batch_free(); decoding a message allocates nothing else.
  *  - A message is all or nothing: when any record of it is invalid,
  *    f1_decode_message() returns -1, leaves the batch exactly as it was
- *    before the call, and writes a one-line reason into errbuf.
+ *    before the call, and writes a one-line reason into errbuf.  A JSON
+ *    syntax error anywhere wins over a bad record ("not valid JSON: <what>
+ *    at byte <n>"); a record's fields are checked in column order.
  *  - Timestamps are int64 microseconds since 2000-01-01 00:00:00 UTC, which is
  *    PostgreSQL's TimestampTz, so the server passes them on unconverted.  A
  *    date without an offset is UTC (the API wrote them so until 2024).

@@ -11,14 +11,13 @@
  * its message dead-lettered, so that a new shape shows up instead of being
  * read wrong.  f1_decode_gap() decodes one value of a gap column for
  * decode.c (decode_int.h), a refused shape with a reason that says what the
- * field accepts.  Plain C: used by the server and the unit tests.
+ * field accepts; its values are the scanner's JsVal (json_scan.h), located
+ * in the message's text.  Plain C: used by the server and the unit tests.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <json-c/json_object.h>
 
 #include "ingest/decode.h"
 #include "ingest/decode_int.h"
@@ -53,18 +52,19 @@ f1_parse_laps_behind(const char *s, size_t len, int64_t *n)
 /* A JSON number (integer or float) as a finite double; 0 or -1. */
 int
 f1dec_decode_number(DecodeCtx *cx, const char *field, const char *what,
-			  json_object *v, double *out)
+					const JsVal *v, size_t skip, double *out)
 {
-	if (json_object_get_type(v) == json_type_int)
+	if (v->kind == JS_INT)
 	{
-		int64_t		x = json_object_get_int64(v);
+		int64_t		x = v->i;
 
 		if (x == INT64_MAX || x == INT64_MIN)
 			return f1dec_fail(cx, "field \"%s\"%s: integer out of range", field, what);
 		*out = (double) x;
 		return 0;
 	}
-	*out = json_object_get_double(v);
+	if (f1dec_double(cx, v, skip, out) < 0)
+		return -1;
 	if (!isfinite(*out))
 		return f1dec_fail(cx, "field \"%s\"%s: not a finite number", field, what);
 	return 0;
@@ -95,50 +95,56 @@ put_double(char *p, double d)
  * so that PostgreSQL reads back the very double (put_double).
  */
 static int
-decode_float_array(DecodeCtx *cx, const F1Column *col, json_object *v,
+decode_float_array(DecodeCtx *cx, const F1Column *col, const JsVal *v,
 				   F1Value *out)
 {
 	F1Batch    *batch = cx->batch;
 	const char *field = F1_COLUMN_FIELD(col);
-	size_t		n = json_object_array_length(v);
-	char	   *start,
-			   *p;
+	JsScan		sc;
+	JsVal		e;
+	size_t		n = 0,
+				i = 0,
+				w = 0;			/* bytes written past poollen */
+	size_t		room;
 
+	f1js_array_begin(&sc, cx->json, v);
+	while (f1js_array_next(&sc, &e))
+		n++;
 	if (n > F1_GAP_Q_MAX)
 		return f1dec_fail(cx, "field \"%s\": an array of %zu elements, expected at most %d (Q1, Q2, Q3)",
-					field, n, F1_GAP_Q_MAX);
+						  field, n, F1_GAP_Q_MAX);
 	/* "{" + n elements of at most 24 chars, each with a separator + "}" */
-	if (!f1dec_reserve_pool(batch, 2 + n * 25))
+	room = 2 + n * 25;
+	if (!f1dec_reserve_pool(batch, room))
 		return f1dec_fail_oom(cx);
-	start = p = batch->pool + batch->poollen;
-	*p++ = '{';
-	for (size_t i = 0; i < n; i++)
+	batch->pool[batch->poollen + w++] = '{';
+	f1js_array_begin(&sc, cx->json, v);
+	for (; f1js_array_next(&sc, &e); i++)
 	{
-		json_object *e = json_object_array_get_idx(v, i);
-		json_type	et = json_object_get_type(e);
 		char		what[40];
 		double		d;
 
 		if (i > 0)
-			*p++ = ',';
-		if (e == NULL)
+			batch->pool[batch->poollen + w++] = ',';
+		if (e.kind == JS_NULL)
 		{
-			memcpy(p, "NULL", 4);
-			p += 4;
+			memcpy(batch->pool + batch->poollen + w, "NULL", 4);
+			w += 4;
 			continue;
 		}
 		snprintf(what, sizeof(what), " element %zu", i);
-		if (et != json_type_int && et != json_type_double)
+		if (e.kind != JS_INT && e.kind != JS_DOUBLE)
 			return f1dec_fail(cx, "field \"%s\"%s: expected a number of seconds or null, got %s",
-						field, what, f1dec_json_type_desc(e));
-		if (f1dec_decode_number(cx, field, what, e, &d) < 0)
+							  field, what, f1dec_kind_desc(&e));
+		/* a long number's text is copied past the literal's room */
+		if (f1dec_decode_number(cx, field, what, &e, room, &d) < 0)
 			return -1;
-		p += put_double(p, d);
+		w += (size_t) put_double(batch->pool + batch->poollen + w, d);
 	}
-	*p++ = '}';
+	batch->pool[batch->poollen + w++] = '}';
 	out->v.str.off = (uint32_t) batch->poollen;
-	out->v.str.len = (uint32_t) (p - start);
-	batch->poollen += (size_t) (p - start);
+	out->v.str.len = (uint32_t) w;
+	batch->poollen += w;
 	return 0;
 }
 
@@ -172,41 +178,44 @@ gap_shapes_desc(const F1Endpoint *ep, const F1Column *col)
 
 /* A gap field's value of the wrong shape: the reason, strings quoted. */
 static int
-fail_gap(DecodeCtx *cx, const F1Column *col, json_object *v)
+fail_gap(DecodeCtx *cx, const F1Column *col, const JsVal *v)
 {
 	const char *expected = gap_shapes_desc(cx->batch->ep, col);
 
-	if (json_object_get_type(v) == json_type_string)
+	if (v->kind == JS_STRING)
 	{
 		char		q[48];
+		const char *s;
+		size_t		len;
 
+		if (f1dec_string(cx, v, 0, &s, &len) < 0)
+			return -1;
 		return f1dec_fail(cx, "field \"%s\": expected %s, got \"%s\"",
-					F1_COLUMN_FIELD(col), expected,
-					f1dec_quote_input(q, sizeof(q), json_object_get_string(v),
-								(size_t) json_object_get_string_len(v)));
+						  F1_COLUMN_FIELD(col), expected,
+						  f1dec_quote_input(q, sizeof(q), s, len));
 	}
 	return f1dec_fail(cx, "field \"%s\": expected %s, got %s",
-				F1_COLUMN_FIELD(col), expected, f1dec_json_type_desc(v));
+					  F1_COLUMN_FIELD(col), expected, f1dec_kind_desc(v));
 }
 
 /*
  * One value of a gap column (F1T_GAP, F1T_GAP_LAPS, F1T_GAP_Q) into out;
  * 0 or -1 (the reason written through cx).  The field's JSON null never
- * gets here (decode_record makes it NULL).
+ * gets here (decode.c makes it NULL).
  */
 int
-f1_decode_gap(DecodeCtx *cx, const F1Column *col, json_object *v, F1Value *out)
+f1_decode_gap(DecodeCtx *cx, const F1Column *col, const JsVal *v, F1Value *out)
 {
-	json_type	jt = json_object_get_type(v);
+	JsKind		jt = (JsKind) v->kind;
 
 	out->isnull = false;
 	switch (col->type)
 	{
 		case F1T_GAP:
-			if (jt == json_type_int || jt == json_type_double)
-				return f1dec_decode_number(cx, col->name, "", v, &out->v.f8);
-			if ((jt == json_type_string && (col->shapes & F1G_LAPS)) ||
-				(jt == json_type_array && (col->shapes & F1G_Q)))
+			if (jt == JS_INT || jt == JS_DOUBLE)
+				return f1dec_decode_number(cx, col->name, "", v, 0, &out->v.f8);
+			if ((jt == JS_STRING && (col->shapes & F1G_LAPS)) ||
+				(jt == JS_ARRAY && (col->shapes & F1G_Q)))
 			{
 				/* the _laps or _q column holds it (and checks it) */
 				out->isnull = true;
@@ -214,12 +223,14 @@ f1_decode_gap(DecodeCtx *cx, const F1Column *col, json_object *v, F1Value *out)
 			}
 			return fail_gap(cx, col, v);
 		case F1T_GAP_LAPS:
-			if (jt == json_type_string)
+			if (jt == JS_STRING)
 			{
-				const char *s = json_object_get_string(v);
-				size_t		len = (size_t) json_object_get_string_len(v);
+				const char *s;
+				size_t		len;
 				int64_t		n;
 
+				if (f1dec_string(cx, v, 0, &s, &len) < 0)
+					return -1;
 				if (!f1_parse_laps_behind(s, len, &n))
 					return fail_gap(cx, col, v);
 				if (n < col->min || n > col->max)
@@ -236,7 +247,7 @@ f1_decode_gap(DecodeCtx *cx, const F1Column *col, json_object *v, F1Value *out)
 			out->isnull = true;
 			return 0;
 		case F1T_GAP_Q:
-			if (jt == json_type_array)
+			if (jt == JS_ARRAY)
 				return decode_float_array(cx, col, v, out);
 			out->isnull = true;
 			return 0;
