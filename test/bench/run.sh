@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test/bench/run.sh — f1tel's benchmark: one command, about 10 minutes on 2 cores.
+# test/bench/run.sh — f1tel's benchmark: one command, about 12 minutes on 2 cores.
 #
 # Needs the installed extension and programs (make install), PostgreSQL 15,
 # librdkafka-dev, libjson-c-dev, a C compiler, python3-confluent-kafka and
