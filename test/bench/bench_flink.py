@@ -32,6 +32,7 @@ import shutil
 import subprocess
 import time
 
+import bench_util
 import flink_peer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -281,16 +282,7 @@ def f1tel_live(b, m, port, topics, sdir, speed, label):
                 dl_ev[(e[1], e[2], e[3], e[4])] = e[5]
     all_msgs = [(t - ts[(tp, p, o)]) * 1000 for _, tp, p, a_, b_, t in offs for o in range(a_, b_)
                 if (tp, p, o) in ts]
-    lap_msg, lat_laps = {}, []
-    for _, part, off, s, d, lap, t in lap_ev:
-        ct = ts.get((topics["laps"], part, off))
-        if ct is not None:
-            lat_laps.append((t - ct) * 1000)
-            lap_msg[(s, d, lap)] = ct
-    dl_first = {}
-    for (s, d, lap, v), t in dl_ev.items():
-        dl_first[(s, d, lap)] = min(t, dl_first.get((s, d, lap), t))
-    lat_dl = [(t - lap_msg[k]) * 1000 for k, t in dl_first.items() if k in lap_msg]
+    lat_laps, lat_dl, lap_msg = bench_util.lap_latencies(lap_ev, dl_ev, ts, topics["laps"])
     with open(kout) as fh:
         lat_kafka = [float(line.split()[1]) for line in fh]
     out = {"speed": speed, "messages": total, "feed_secs": feed_secs, "driver_laps_rows": dl_rows,
