@@ -498,6 +498,12 @@ f1_consumer_commit_async(F1Consumer *c, rd_kafka_topic_partition_list_t *offsets
 }
 
 bool
+f1_consumer_wake_due(F1Consumer *c)
+{
+	return GetCurrentTimestamp() >= c->wake_after;
+}
+
+bool
 f1_consumer_wake_fetcher(F1Consumer *c, const char *topic, int32 partition)
 {
 	int64_t		lo,

@@ -86,6 +86,8 @@ extern int64 f1_consumer_high_watermark(F1Consumer *c, const char *topic, int32 
  * after a query that failed); true if asked.
  */
 extern bool f1_consumer_wake_fetcher(F1Consumer *c, const char *topic, int32 partition);
+/* false while a wake would be refused for its interval (check before choosing a partition) */
+extern bool f1_consumer_wake_due(F1Consumer *c);
 
 /* A fingerprint of the GUCs the consumer was built from. */
 extern bool f1_consumer_config_changed(F1Consumer *c);

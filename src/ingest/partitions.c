@@ -77,6 +77,9 @@ f1_parts_wake_fetcher(void)
 	F1Part	   *most = NULL;
 	int64		most_lag = 0;
 
+	/* a loop that runs dry at live pace comes here often: no scan unless a wake may go */
+	if (!f1_consumer_wake_due(f1_ingest_consumer))
+		return;
 	hash_seq_init(&seq, f1_parts);
 	while ((p = hash_seq_search(&seq)) != NULL)
 	{

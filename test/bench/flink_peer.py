@@ -223,10 +223,10 @@ def tree_rss_kb(root):
             cpu[int(d)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         except (OSError, ValueError):
             pass
-    out, todo = {}, [root]
-    while todo:
-        pid = todo.pop()
-        todo.extend(kids.get(pid, []))
+    out, stack = {}, [root]
+    while stack:
+        pid = stack.pop()
+        stack.extend(kids.get(pid, []))
         try:
             comm = open("/proc/%d/comm" % pid).read().strip()
             rss = anon = 0
