@@ -25,50 +25,6 @@
 #include "read_file.h"
 #include "decode_diff.h"
 
-/* the next object of a JSON array text, as test_decode_recorded.c finds it */
-static bool
-next_record(const char *s, size_t len, size_t *pos, size_t *start, size_t *end)
-{
-	size_t		i = *pos;
-	int			depth = 0;
-	bool		in_string = false;
-
-	if (i == 0)
-	{
-		while (i < len && s[i] != '[')
-			i++;
-		i++;
-	}
-	while (i < len && (s[i] == ',' || s[i] == ' ' || s[i] == '\n' ||
-					   s[i] == '\r' || s[i] == '\t'))
-		i++;
-	if (i >= len || s[i] != '{')
-		return false;
-	*start = i;
-	for (; i < len; i++)
-	{
-		char		c = s[i];
-
-		if (in_string)
-		{
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_string = false;
-		}
-		else if (c == '"')
-			in_string = true;
-		else if (c == '{' || c == '[')
-			depth++;
-		else if ((c == '}' || c == ']') && --depth == 0)
-		{
-			*end = *pos = i + 1;
-			return true;
-		}
-	}
-	return false;
-}
-
 static const char *const sessions[] = {"9189", "9606"};
 static const struct
 {

@@ -30,54 +30,6 @@
 #include "decode_check.h"
 #include "read_file.h"
 
-/*
- * The next object of a JSON array text: its bounds in *start and *end (one
- * past its '}').  *pos is 0 before the first call and is moved past the
- * object; false at the end of the array.
- */
-static bool
-next_record(const char *s, size_t len, size_t *pos, size_t *start, size_t *end)
-{
-	size_t		i = *pos;
-	int			depth = 0;
-	bool		in_string = false;
-
-	if (i == 0)
-	{
-		while (i < len && s[i] != '[')
-			i++;
-		i++;
-	}
-	while (i < len && (s[i] == ',' || s[i] == ' ' || s[i] == '\n' ||
-					   s[i] == '\r' || s[i] == '\t'))
-		i++;
-	if (i >= len || s[i] != '{')
-		return false;
-	*start = i;
-	for (; i < len; i++)
-	{
-		char		c = s[i];
-
-		if (in_string)
-		{
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_string = false;
-		}
-		else if (c == '"')
-			in_string = true;
-		else if (c == '{' || c == '[')
-			depth++;
-		else if ((c == '}' || c == ']') && --depth == 0)
-		{
-			*end = *pos = i + 1;
-			return true;
-		}
-	}
-	return false;
-}
-
 /* ---- test: every record of the recorded sessions --------------------------- */
 
 static const struct
